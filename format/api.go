@@ -72,4 +72,15 @@ type Header struct {
 	Raw     json.RawMessage
 	Fields  map[string]json.RawMessage
 	Payload *PayloadHeader
+
+	payloadErr error // a "payload" key that did not decode; reported by Open
+}
+
+// Get decodes the top-level header key into dst; it reports whether the key exists.
+func (h *Header) Get(key string, dst any) (bool, error) {
+	raw, ok := h.Fields[key]
+	if !ok {
+		return false, nil
+	}
+	return true, json.Unmarshal(raw, dst)
 }
