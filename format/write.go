@@ -382,4 +382,3 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
-
