@@ -11,8 +11,12 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
 
+# Unit and integration tests run under the race detector in -short mode;
+# the quality-parity tests (TestParity*) train real models on MovieLens and
+# run once more without -race, where they take seconds instead of minutes.
 test: lint
-	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) test -race -short -timeout 25m $(PKGS)
+	$(GO) test -run 'Parity' -timeout 25m ./trainer/... ./cmd/...
 
 test-short:
 	$(GO) test -short $(PKGS)
