@@ -1,0 +1,219 @@
+package factor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/viterin/vek/vek32"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Sentinel errors.
+var (
+	// ErrParam: a hyperparameter has the wrong type or an invalid value.
+	ErrParam = errors.New("invalid hyperparameter")
+	// ErrNotFitted: Epoch or Model was called before Init or Fit.
+	ErrNotFitted = errors.New("model not initialised")
+	// ErrDiverged: a solve met non-positive or non-finite curvature (the
+	// trial fails, algorithms.md §2.2 solver step 3).
+	ErrDiverged = errors.New("solver diverged")
+	// ErrTooFewItems: TruncatedSVD needs at least two items.
+	ErrTooFewItems = errors.New("too few items")
+)
+
+// ParamError reports one bad hyperparameter; it unwraps to ErrParam.
+type ParamError struct {
+	Name  string
+	Value any
+	Why   string
+}
+
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("parameter %s=%v: %s", e.Name, e.Value, e.Why)
+}
+
+func (e *ParamError) Unwrap() error { return ErrParam }
+
+// params reads typed values with defaults and keeps the first error.
+type params struct {
+	p   map[string]any
+	err error
+}
+
+func (r *params) fail(name string, v any, why string) {
+	if r.err == nil {
+		r.err = &ParamError{Name: name, Value: v, Why: why}
+	}
+}
+
+func (r *params) float(name string, def float64) float64 {
+	v, ok := r.p[name]
+	if !ok || v == nil {
+		return def
+	}
+	switch x := v.(type) {
+	case float64:
+		return x
+	case float32:
+		return float64(x)
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	}
+	r.fail(name, v, "want a number")
+	return def
+}
+
+func (r *params) int(name string, def int) int {
+	v, ok := r.p[name]
+	if !ok || v == nil {
+		return def
+	}
+	switch x := v.(type) {
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case float64:
+		if x == math.Trunc(x) {
+			return int(x)
+		}
+	}
+	r.fail(name, v, "want an integer")
+	return def
+}
+
+func (r *params) str(name, def string, allowed ...string) string {
+	v, ok := r.p[name]
+	if !ok || v == nil {
+		return def
+	}
+	s, ok := v.(string)
+	if !ok {
+		r.fail(name, v, "want a string")
+		return def
+	}
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	r.fail(name, v, fmt.Sprintf("want one of %v", allowed))
+	return def
+}
+
+// optFloat returns (value, true) if the parameter is set to a number.
+func (r *params) optFloat(name string) (float64, bool) {
+	v, ok := r.p[name]
+	if !ok || v == nil {
+		return 0, false
+	}
+	return r.float(name, 0), true
+}
+
+var blas32 gonum.Implementation
+
+// dot is the float32 inner product (AVX2 via vek when available).
+func dot(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
+	}
+	return vek32.Dot(a, b)
+}
+
+// axpy computes y += alpha·x.
+func axpy(alpha float32, x, y []float32) {
+	blas32.Saxpy(len(x), alpha, x, 1, y, 1)
+}
+
+// parallelBlocks runs fn(lo, hi, worker) over [0, n) in fixed blocks of size
+// block on GOMAXPROCS workers. It stops handing out blocks once ctx is done
+// or fn fails, and returns the first error (ctx.Err() if cancelled). Results
+// must not depend on which worker runs a block.
+func parallelBlocks(ctx context.Context, n, block int, newScratch func() any, fn func(lo, hi int, scratch any) error) error {
+	if n == 0 {
+		return ctx.Err()
+	}
+	nb := (n + block - 1) / block
+	workers := max(1, min(runtime.GOMAXPROCS(0), nb))
+	var (
+		next    atomic.Int64
+		stop    atomic.Bool
+		errOnce sync.Once
+		first   error
+		wg      sync.WaitGroup
+	)
+	setErr := func(err error) {
+		errOnce.Do(func() { first = err })
+		stop.Store(true)
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch any
+			if newScratch != nil {
+				scratch = newScratch()
+			}
+			for !stop.Load() {
+				b := int(next.Add(1) - 1)
+				if b >= nb {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					setErr(err)
+					return
+				}
+				lo := b * block
+				if err := fn(lo, min(n, lo+block), scratch); err != nil {
+					setErr(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+// gram returns FᵀF (k×k) of the n×k row-major matrix F, accumulated in
+// float64 over fixed blocks (deterministic for any GOMAXPROCS).
+func gram(ctx context.Context, f []float32, n, k int) ([]float64, error) {
+	const block = 2048
+	nb := (n + block - 1) / block
+	parts := make([][]float32, nb)
+	err := parallelBlocks(ctx, n, block, nil, func(lo, hi int, _ any) error {
+		g := make([]float32, k*k)
+		// g += F[lo:hi]ᵀ F[lo:hi]
+		blas32.Sgemm('T', 'N', k, k, hi-lo, 1, f[lo*k:hi*k], k, f[lo*k:hi*k], k, 0, g, k)
+		parts[lo/block] = g
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, k*k)
+	for _, g := range parts {
+		for i, x := range g {
+			out[i] += float64(x)
+		}
+	}
+	return out, nil
+}
+
+func to32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}

@@ -1,0 +1,378 @@
+package factor
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/recotem/recotem/trainer/algo"
+	"github.com/recotem/recotem/trainer/sparse"
+)
+
+// IALSConfig holds IALS hyperparameters (algorithms.md §2.2 (b)); the zero
+// value is not valid, use DefaultIALSConfig.
+type IALSConfig struct {
+	NComponents       int
+	Alpha0            float64
+	Reg               float64
+	Nu                float64
+	NuStar            *float64 // nil: no rescaling of reg
+	ConfidenceScaling string   // "none" or "log"
+	Epsilon           float64
+	InitStd           float64
+	SolverType        string // "CG" or "CHOLESKY"
+	MaxCGSteps        int    // 0 means k
+	LossType          string // "IALSPP" or "ORIGINAL"
+	TrainEpochs       int
+	PredictionCGSteps int // fold-in CG steps (prediction_time_max_cg_steps)
+	Seed              int64
+}
+
+// DefaultIALSConfig returns the constructor defaults of §2.2 (b).
+func DefaultIALSConfig() IALSConfig {
+	return IALSConfig{
+		NComponents: 20, Alpha0: 0, Reg: 1e-3, Nu: 1, ConfidenceScaling: "none", Epsilon: 1,
+		InitStd: 0.1, SolverType: "CG", MaxCGSteps: 3, LossType: "IALSPP", TrainEpochs: 16,
+		PredictionCGSteps: 5, Seed: 42,
+	}
+}
+
+var ialsAccepts = []string{"n_components", "alpha0", "reg", "nu", "confidence_scaling", "epsilon", "init_std",
+	"solver_type", "max_cg_steps", "loss_type", "nu_star", "random_seed", "train_epochs", "prediction_time_max_cg_steps"}
+
+func ialsConfigFrom(p algo.Params, seed int64) (IALSConfig, error) {
+	c := DefaultIALSConfig()
+	c.Seed = seed
+	r := &params{p: p}
+	c.NComponents = r.int("n_components", c.NComponents)
+	c.Alpha0 = r.float("alpha0", c.Alpha0)
+	c.Reg = r.float("reg", c.Reg)
+	c.Nu = r.float("nu", c.Nu)
+	if v, ok := r.optFloat("nu_star"); ok {
+		c.NuStar = &v
+	}
+	c.ConfidenceScaling = r.str("confidence_scaling", c.ConfidenceScaling, "none", "log")
+	c.Epsilon = r.float("epsilon", c.Epsilon)
+	c.InitStd = r.float("init_std", c.InitStd)
+	c.SolverType = r.str("solver_type", c.SolverType, "CG", "CHOLESKY")
+	c.MaxCGSteps = r.int("max_cg_steps", c.MaxCGSteps)
+	c.LossType = r.str("loss_type", c.LossType, "IALSPP", "ORIGINAL")
+	c.TrainEpochs = r.int("train_epochs", c.TrainEpochs)
+	c.PredictionCGSteps = r.int("prediction_time_max_cg_steps", c.PredictionCGSteps)
+	if _, ok := p["random_seed"]; ok {
+		c.Seed = int64(r.int("random_seed", int(seed)))
+	}
+	if r.err != nil {
+		return c, r.err
+	}
+	return c, c.validate()
+}
+
+func (c IALSConfig) validate() error {
+	switch {
+	case c.NComponents < 1:
+		return &ParamError{"n_components", c.NComponents, "must be ≥ 1"}
+	case c.Alpha0 < 0 || math.IsNaN(c.Alpha0):
+		return &ParamError{"alpha0", c.Alpha0, "must be ≥ 0"}
+	case !(c.Reg >= 0):
+		return &ParamError{"reg", c.Reg, "must be ≥ 0"}
+	case c.MaxCGSteps < 0:
+		return &ParamError{"max_cg_steps", c.MaxCGSteps, "must be ≥ 0"}
+	case c.TrainEpochs < 0:
+		return &ParamError{"train_epochs", c.TrainEpochs, "must be ≥ 0"}
+	case c.ConfidenceScaling == "log" && !(c.Epsilon > 0):
+		return &ParamError{"epsilon", c.Epsilon, "must be > 0"}
+	}
+	return nil
+}
+
+// IALS is the implicit-ALS recommender of algorithms.md §2.2. It implements
+// algo.Iterative.
+type IALS struct {
+	cfg    IALSConfig
+	reg    float64 // effective reg (after nu_star rescaling)
+	x, xt  *sparse.CSR
+	cu, ci []float32 // confidences aligned with x.Data / xt.Data
+	p, v   []float32 // user / item factors, row-major ×k
+	epochs int
+}
+
+// NewIALS returns an unfitted IALS recommender.
+func NewIALS(cfg IALSConfig) (*IALS, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &IALS{cfg: cfg}, nil
+}
+
+// Config returns the hyperparameters.
+func (m *IALS) Config() IALSConfig { return m.cfg }
+
+// Epochs returns the number of epochs run since Init.
+func (m *IALS) Epochs() int { return m.epochs }
+
+// Fit runs Init and then cfg.TrainEpochs epochs.
+func (m *IALS) Fit(ctx context.Context, X *sparse.CSR) error {
+	if err := m.Init(X); err != nil {
+		return err
+	}
+	for range m.cfg.TrainEpochs {
+		if err := m.Epoch(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Init prepares the confidences, the transpose and the random factors.
+func (m *IALS) Init(X *sparse.CSR) error {
+	k := m.cfg.NComponents
+	m.x, m.xt = X, X.Transpose()
+	m.cu = m.confidence(m.x.Data)
+	m.ci = m.confidence(m.xt.Data)
+	nU, nI := X.Rows, X.Cols
+	m.reg = m.cfg.Reg
+	if m.cfg.NuStar != nil {
+		r := func(t float64) float64 {
+			var s float64
+			for u := 0; u < nU; u++ {
+				s += math.Pow(float64(X.RowLen(u))+m.cfg.Alpha0*float64(nI), t)
+			}
+			for i := 0; i < nI; i++ {
+				s += math.Pow(float64(m.xt.RowLen(i))+m.cfg.Alpha0*float64(nU), t)
+			}
+			return s
+		}
+		m.reg *= r(*m.cfg.NuStar) / r(m.cfg.Nu)
+	}
+	std := m.cfg.InitStd / math.Sqrt(float64(k))
+	m.p = normal(rand.New(rand.NewPCG(uint64(m.cfg.Seed), 1)), nU*k, std)
+	m.v = normal(rand.New(rand.NewPCG(uint64(m.cfg.Seed), 2)), nI*k, std)
+	m.epochs = 0
+	return nil
+}
+
+func normal(rng *rand.Rand, n int, std float64) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(rng.NormFloat64() * std)
+	}
+	return out
+}
+
+func (m *IALS) confidence(vals []float64) []float32 {
+	out := make([]float32, len(vals))
+	for i, x := range vals {
+		if m.cfg.ConfidenceScaling == "log" {
+			x = math.Log1p(x / m.cfg.Epsilon)
+		}
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// Epoch runs one ALS epoch: users against V, then items against the new P.
+func (m *IALS) Epoch(ctx context.Context) error {
+	if m.x == nil {
+		return ErrNotFitted
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := m.half(ctx, m.p, m.v, m.x, m.cu, m.x.Cols); err != nil {
+		return err
+	}
+	if err := m.half(ctx, m.v, m.p, m.xt, m.ci, m.xt.Cols); err != nil {
+		return err
+	}
+	m.epochs++
+	return nil
+}
+
+// ialsScratch is one worker's per-row buffers.
+type ialsScratch struct {
+	r, p, q, x []float32
+	a          []float64 // k×k for Cholesky
+}
+
+// half solves every row of dst (rows of M) against the fixed factors other
+// (nOther rows), per the per-row normal equations of §2.2.
+func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, conf []float32, nOther int) error {
+	k := m.cfg.NComponents
+	g64, err := gram(ctx, other, nOther, k)
+	if err != nil {
+		return err
+	}
+	alpha0 := float32(m.cfg.Alpha0)
+	// Pre-scale α₀G once (float32 for the SIMD matvec).
+	g := make([]float32, k*k)
+	for i, x := range g64 {
+		g[i] = float32(m.cfg.Alpha0 * x)
+	}
+	_ = alpha0
+	beta := float32(0)
+	if m.cfg.LossType == "ORIGINAL" {
+		beta = float32(m.cfg.Alpha0)
+	}
+	steps := m.cfg.MaxCGSteps
+	if steps == 0 {
+		steps = k
+	}
+	base := m.cfg.Alpha0 * float64(nOther)
+	chol := m.cfg.SolverType == "CHOLESKY"
+	newScratch := func() any {
+		s := &ialsScratch{r: make([]float32, k), p: make([]float32, k), q: make([]float32, k), x: make([]float32, k)}
+		if chol {
+			s.a = make([]float64, k*k)
+		}
+		return s
+	}
+	return parallelBlocks(ctx, M.Rows, 64, newScratch, func(lo, hi int, sc any) error {
+		s := sc.(*ialsScratch)
+		for u := lo; u < hi; u++ {
+			a, b := M.Indptr[u], M.Indptr[u+1]
+			x := dst[u*k : (u+1)*k]
+			if a == b {
+				clear(x)
+				continue
+			}
+			lambda := float32(m.reg * math.Pow(base+float64(b-a), m.cfg.Nu))
+			idx, c := M.Indices[a:b], conf[a:b]
+			var err error
+			if chol {
+				err = solveRowCholesky(x, other, idx, c, g64, m.cfg.Alpha0, float64(lambda), float64(beta), k, s.a)
+			} else {
+				err = solveRowCG(x, other, idx, c, g, lambda, beta, k, steps, s)
+			}
+			if err != nil {
+				return fmt.Errorf("ials row %d: %w", u, err)
+			}
+		}
+		return nil
+	})
+}
+
+// applyA computes q = (α₀G)p + λp + Σ c (v·p) v; ag is α₀G.
+func applyA(q, p, ag []float32, other []float32, idx []int32, c []float32, lambda float32, k int) {
+	for a := 0; a < k; a++ {
+		q[a] = dot(ag[a*k:(a+1)*k], p) + lambda*p[a]
+	}
+	for j, i := range idx {
+		v := other[int(i)*k : (int(i)+1)*k]
+		axpy(c[j]*dot(v, p), v, q)
+	}
+}
+
+// solveRowCG runs the warm-started CG of §2.2 on one row, in place on x.
+func solveRowCG(x, other []float32, idx []int32, c []float32, ag []float32, lambda, beta float32, k, steps int, s *ialsScratch) error {
+	r, p, q := s.r, s.p, s.q
+	// r = b − A x, with b = Σ (β + c) v.
+	for a := 0; a < k; a++ {
+		r[a] = -dot(ag[a*k:(a+1)*k], x) - lambda*x[a]
+	}
+	for j, i := range idx {
+		v := other[int(i)*k : (int(i)+1)*k]
+		axpy(beta+c[j]-c[j]*dot(v, x), v, r)
+	}
+	copy(p, r)
+	rho := float64(dot(r, r))
+	for range steps {
+		if rho <= 1e-20 {
+			break
+		}
+		applyA(q, p, ag, other, idx, c, lambda, k)
+		pq := float64(dot(p, q))
+		if !(pq > 0) || math.IsInf(pq, 0) {
+			return fmt.Errorf("%w: pᵀAp = %g", ErrDiverged, pq)
+		}
+		alpha := float32(rho / pq)
+		axpy(alpha, p, x)
+		axpy(-alpha, q, r)
+		rr := float64(dot(r, r))
+		if rr <= 1e-20 {
+			break
+		}
+		beta := float32(rr / rho)
+		for a := range p {
+			p[a] = r[a] + beta*p[a]
+		}
+		rho = rr
+	}
+	return nil
+}
+
+// solveRowCholesky solves A x = b exactly (solver_type CHOLESKY).
+func solveRowCholesky(x, other []float32, idx []int32, c []float32, g64 []float64, alpha0, lambda, beta float64, k int, a []float64) error {
+	for i := range a {
+		a[i] = alpha0 * g64[i]
+	}
+	b := make([]float64, k)
+	for d := 0; d < k; d++ {
+		a[d*k+d] += lambda
+	}
+	for j, i := range idx {
+		v := other[int(i)*k : (int(i)+1)*k]
+		cj := float64(c[j])
+		for r := 0; r < k; r++ {
+			vr := cj * float64(v[r])
+			b[r] += (beta + cj) * float64(v[r])
+			row := a[r*k : (r+1)*k]
+			for s := r; s < k; s++ {
+				row[s] += vr * float64(v[s])
+			}
+		}
+	}
+	var ch mat.Cholesky
+	if ok := ch.Factorize(mat.NewSymDense(k, a)); !ok {
+		return fmt.Errorf("%w: matrix not positive definite", ErrDiverged)
+	}
+	var sol mat.VecDense
+	if err := ch.SolveVecTo(&sol, mat.NewVecDense(k, b)); err != nil {
+		return fmt.Errorf("%w: %v", ErrDiverged, err)
+	}
+	for d := 0; d < k; d++ {
+		x[d] = float32(sol.AtVec(d))
+	}
+	return nil
+}
+
+// Model returns the factor model (views of the live factors; see package doc).
+func (m *IALS) Model() *algo.Model {
+	if m.x == nil {
+		return nil
+	}
+	k := m.cfg.NComponents
+	g, err := gram(context.Background(), m.v, m.x.Cols, k)
+	if err != nil {
+		return nil
+	}
+	return &algo.Model{
+		Kind: algo.KindFactor, NUsers: m.x.Rows, NItems: m.x.Cols, K: k,
+		UserFactors: m.p, ItemFactors: m.v, Gram: to32(g),
+		FoldIn: algo.FoldIn{
+			Method: "ials_cg", Alpha0: m.cfg.Alpha0, Reg: m.reg, Nu: m.cfg.Nu, LossType: m.cfg.LossType,
+			Confidence: m.cfg.ConfidenceScaling, Epsilon: m.cfg.Epsilon, CGSteps: m.cfg.PredictionCGSteps,
+			NItemsTraining: m.x.Cols,
+		},
+	}
+}
+
+type ialsSnapshot struct {
+	p, v   []float32
+	epochs int
+}
+
+// Snapshot copies the factors.
+func (m *IALS) Snapshot() any {
+	return &ialsSnapshot{p: slices.Clone(m.p), v: slices.Clone(m.v), epochs: m.epochs}
+}
+
+// Restore puts back a Snapshot of this recommender.
+func (m *IALS) Restore(s any) {
+	sn := s.(*ialsSnapshot)
+	m.p, m.v, m.epochs = slices.Clone(sn.p), slices.Clone(sn.v), sn.epochs
+}

@@ -1,0 +1,66 @@
+package factor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/recotem/recotem/trainer/algo"
+	"github.com/recotem/recotem/trainer/eval"
+	"github.com/recotem/recotem/trainer/sparse"
+)
+
+func loadSplit(tb testing.TB) (train, test *sparse.CSR) {
+	tb.Helper()
+	dir, ok := eval.MovieLensSplitDir()
+	if !ok {
+		tb.Skipf("MovieLens split not found at %s relative to the repository root", eval.MovieLensSplitRel)
+	}
+	train, test, err := eval.LoadMovieLensSplitNumeric(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return train, test
+}
+
+// parity fits rec on train.csv, evaluates top-20 on test.csv and asserts
+// nDCG@20 ≥ 0.97 × irspack's figure from issue 4.
+func parity(t *testing.T, rec algo.Recommender, irspackNDCG, irspackRecall float64) {
+	if testing.Short() {
+		t.Skip("parity test trains on MovieLens; skipped with -short")
+	}
+	train, test := loadSplit(t)
+	start := time.Now()
+	if err := rec.Fit(context.Background(), train); err != nil {
+		t.Fatal(err)
+	}
+	fit := time.Since(start)
+	s, err := eval.Evaluate(context.Background(), rec.Model(), train, test, 0, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("nDCG@20 %.4f (irspack %.4f)  recall@20 %.4f (irspack %.4f)  fit %v", s.NDCG, irspackNDCG, s.Recall, irspackRecall, fit)
+	if s.NDCG < 0.97*irspackNDCG {
+		t.Fatalf("nDCG@20 %.4f < 0.97 × irspack %.4f", s.NDCG, irspackNDCG)
+	}
+}
+
+func TestParityIALS81(t *testing.T) {
+	c := DefaultIALSConfig()
+	c.NComponents, c.Alpha0, c.Reg, c.TrainEpochs = 81, 0.0374, 0.0263, 12
+	rec, err := NewIALS(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parity(t, rec, 0.2426, 0.2648)
+}
+
+func TestParityIALS20(t *testing.T) {
+	c := DefaultIALSConfig()
+	c.NComponents, c.Alpha0, c.Reg, c.TrainEpochs = 20, 1.0, 0.001, 16
+	rec, err := NewIALS(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parity(t, rec, 0.2405, 0.2515)
+}
