@@ -1,0 +1,6 @@
+// Package synth owns the synthetic interaction generator used by tests,
+// benchmarks and the quickstart example: power-law (Zipf) user activity and
+// item popularity, deterministic for a seed, streamed as CSV (optionally
+// gzip) with columns user_id,item_id,timestamp. Memory is O(users + items),
+// independent of the number of rows.
+package synth
