@@ -3,8 +3,8 @@ package recipe
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/recotem/recotem/trainer/algo"
