@@ -1,0 +1,48 @@
+package scoring
+
+// scratch is the per-call working memory of one request, pooled per Model.
+// Every field is sized for the model at first use and reused afterwards;
+// mask bits are cleared by the call that set them.
+type scratch struct {
+	mask  bitset
+	block []float32 // first-pass scores of one block of item rows
+	z     []float32 // query vector, padded to the item-factor row stride
+	zq    []int8    // int8 query for the q8 first pass
+	acc32 []float32 // dense item-item first pass
+	tmp32 []float32
+	acc64 []float64 // sparse item-item scores
+	h32   topK[float32]
+	h64   topK[float64]
+	prof  []int32 // known seeds
+	// fold-in vectors (k) and confidences
+	fx, fr, fp, fq []float64
+	conf           []float64
+}
+
+func (m *Model) getScratch() *scratch {
+	if s, ok := m.pool.Get().(*scratch); ok {
+		return s
+	}
+	s := &scratch{mask: newBitset(m.nItems)}
+	switch m.kind {
+	case KindFactor:
+		s.block = make([]float32, blockRows(m.vfStride))
+		s.z = make([]float32, m.vfStride)
+		s.fx = make([]float64, m.k)
+		s.fr = make([]float64, m.k)
+		s.fp = make([]float64, m.k)
+		s.fq = make([]float64, m.k)
+		if m.useQ8 {
+			s.zq = make([]int8, m.q8Stride)
+			s.block = make([]float32, q8Block)
+		}
+	case KindDenseItem:
+		s.acc32 = make([]float32, m.nItems)
+		s.tmp32 = make([]float32, m.nItems)
+	case KindSparseItem:
+		s.acc64 = make([]float64, m.nItems)
+	}
+	return s
+}
+
+func (m *Model) putScratch(s *scratch) { m.pool.Put(s) }
