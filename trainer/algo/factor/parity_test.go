@@ -64,3 +64,13 @@ func TestParityIALS20(t *testing.T) {
 	}
 	parity(t, rec, 0.2405, 0.2515)
 }
+
+func TestParityTruncatedSVD(t *testing.T) {
+	c := DefaultSVDConfig()
+	c.NComponents = 26
+	rec, err := NewTruncatedSVD(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parity(t, rec, 0.2355, 0.2492)
+}
