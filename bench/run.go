@@ -1,0 +1,556 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Config is one load-generation run. The zero value of every optional field
+// is a sensible default, stated on the field.
+type Config struct {
+	Target  Target // the server under test
+	Compare Target // a second server measured in the same run (URL and UDS empty: none)
+
+	// AllowRemote lets the run target non-loopback addresses; without it
+	// Run refuses them with ErrRemoteTarget before sending anything.
+	AllowRemote bool
+	// Lookup resolves host names for the loopback check; nil: the system resolver.
+	Lookup Resolver
+
+	APIKey string // sent as X-API-Key on every request; "" sends none
+
+	// Connections: closed loop, the number of connections each with one
+	// request outstanding; open loop, the most requests in flight at once
+	// (a due request waits for a free connection, and that wait counts in
+	// its latency). 0 means 10.
+	Connections int
+	// Rate > 0 selects the open loop: requests are scheduled at exactly
+	// Rate per second and each latency runs from its scheduled start.
+	Rate float64
+
+	// Duration and Requests bound the measured phase; at least one must be
+	// set, and the first reached ends it. In the open loop, requests due
+	// before the end are still sent and awaited for up to Timeout after it;
+	// those still unsent then are reported as Unsent.
+	Duration time.Duration
+	Requests int64
+	// Warmup runs the same load for this long before measuring; its
+	// results are discarded. 0: no warm-up.
+	Warmup time.Duration
+	// Timeout bounds each request's write and read. 0 means 10s.
+	Timeout time.Duration
+	// CompareSlice is how long each target gets the load before the run
+	// switches to the other one in a compare run. 0 means 500ms.
+	CompareSlice time.Duration
+
+	Workload Workload
+
+	// Progress, if not nil, receives a live one-line status every
+	// ProgressEvery (0 means 1s), rewritten in place with '\r'. Pass a
+	// terminal only.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Mode        string        // "closed" or "open"
+	Connections int           // as configured (defaults applied)
+	Rate        float64       // target rate of the open loop, 0 for closed
+	Elapsed     time.Duration // wall time of the measured phase
+	Targets     []TargetResult
+	CPU         CPUUsage // this process, over the measured phase
+}
+
+// TargetResult is what one target answered.
+type TargetResult struct {
+	Name      string
+	Elapsed   time.Duration // time the target carried the load (its compare slices)
+	Latency   *Histogram    // ns; every request that got an HTTP response, plus open-loop Unsent ones
+	Responses uint64        // HTTP responses of any status
+	Status    map[int]uint64
+	Transport map[string]uint64 // requests that got no response, by cause
+	Unsent    uint64            // open loop: due before the end but never sent
+}
+
+// CPUUsage is the process's CPU time over a phase, from getrusage.
+type CPUUsage struct {
+	User, System time.Duration
+	Wall         time.Duration
+	Cores        int // runtime.NumCPU()
+}
+
+// Share is the fraction of the machine's CPU capacity used (0..1); 0 if
+// getrusage is unavailable.
+func (c CPUUsage) Share() float64 {
+	if c.Wall <= 0 || c.Cores <= 0 {
+		return 0
+	}
+	return (c.User + c.System).Seconds() / (c.Wall.Seconds() * float64(c.Cores))
+}
+
+// Transport error classes.
+const (
+	transTimeout = iota
+	transRefused
+	transReset
+	transClosed
+	transNoConns
+	transOther
+	numTransport
+)
+
+var transportNames = [numTransport]string{"timeout", "refused", "reset", "closed", "no_free_conns", "other"}
+
+func classify(err error) int {
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout), errors.Is(err, os.ErrDeadlineExceeded):
+		return transTimeout
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
+		return transRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return transReset
+	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return transClosed
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return transNoConns
+	case errors.As(err, &ne) && ne.Timeout():
+		return transTimeout
+	}
+	return transOther
+}
+
+const maxStatus = 600
+
+// tstats is one worker's statistics for one target.
+type tstats struct {
+	hist      Histogram
+	status    [maxStatus]uint64 // index 0: out-of-range codes
+	transport [numTransport]uint64
+	responses uint64
+	unsent    uint64
+}
+
+// worker is one connection's goroutine state. Everything here is reused
+// across requests.
+type worker struct {
+	req  fasthttp.Request
+	resp fasthttp.Response
+	buf  []byte
+	r    rng
+	st   [2]tstats
+
+	done atomic.Uint64 // requests finished (for progress)
+	errs atomic.Uint64 // of which errors (for progress)
+	_    [64]byte
+}
+
+// tgt is a parsed target with its client and prebuilt full URIs.
+type tgt struct {
+	ep     endpoint
+	client *fasthttp.HostClient
+	uris   [][]byte // route → full request URI
+}
+
+// phase is the shared state of one warm-up or measured phase.
+type phase struct {
+	start    time.Time
+	open     bool
+	interval float64 // ns between scheduled starts (open loop)
+	durNs    int64   // 0: unbounded
+	budget   int64   // 0: unbounded
+	slice    int64   // ns per compare slice; 0: single target
+	ticket   atomic.Int64
+	stop     atomic.Bool // no more sends
+	cancel   atomic.Bool // ctx cancelled: leave at once, count nothing more
+}
+
+func (p *phase) now() int64 { return int64(time.Since(p.start)) }
+
+func (p *phase) targetAt(t int64) int {
+	if p.slice == 0 {
+		return 0
+	}
+	return int(t/p.slice) & 1
+}
+
+type runner struct {
+	cfg     Config
+	wl      *compiled
+	targets []*tgt
+	workers []*worker
+	apiKey  []byte
+}
+
+func (c *Config) defaults() {
+	if c.Connections == 0 {
+		c.Connections = 10
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.CompareSlice == 0 {
+		c.CompareSlice = 500 * time.Millisecond
+	}
+	if c.ProgressEvery == 0 {
+		c.ProgressEvery = time.Second
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Connections < 1:
+		return configErr("connections %d (want >= 1)", c.Connections)
+	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
+		return configErr("rate %v (want > 0 for the open loop, 0 for the closed loop)", c.Rate)
+	case c.Duration < 0 || c.Requests < 0 || c.Warmup < 0 || c.Timeout < 0 || c.CompareSlice < 0:
+		return configErr("negative duration, request count, warm-up, timeout or slice")
+	case c.Duration == 0 && c.Requests == 0:
+		return configErr("neither a duration nor a request count bounds the run")
+	case c.Rate > 0 && c.Rate > 1e9:
+		return configErr("rate %v above 1e9/s", c.Rate)
+	}
+	return nil
+}
+
+// Run checks the targets, then drives the configured load and returns what
+// it measured. Failures to reach the server are results, not errors: Run
+// returns an error only for a bad Config (ErrConfig, ErrNoIDs) or a refused
+// target (ErrRemoteTarget). Cancelling ctx ends the run early with the
+// results so far.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.defaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ts := []Target{cfg.Target}
+	if cfg.Compare.URL != "" || cfg.Compare.UDS != "" {
+		ts = append(ts, cfg.Compare)
+	}
+	r := &runner{cfg: cfg, apiKey: []byte(cfg.APIKey)}
+	for _, t := range ts {
+		ep, err := parseTarget(t)
+		if err != nil {
+			return nil, err
+		}
+		if !cfg.AllowRemote {
+			if err := CheckLoopback(ctx, t, cfg.Lookup); err != nil {
+				return nil, err
+			}
+		}
+		r.targets = append(r.targets, &tgt{ep: ep})
+	}
+	wl, err := compileWorkload(cfg.Workload)
+	if err != nil {
+		return nil, err
+	}
+	r.wl = wl
+	for _, t := range r.targets {
+		r.setupTarget(t)
+	}
+	defer func() {
+		for _, t := range r.targets {
+			t.client.CloseIdleConnections()
+		}
+	}()
+	r.workers = make([]*worker, cfg.Connections)
+	for i := range r.workers {
+		w := &worker{r: newRNG(cfg.Workload.Seed + uint64(i)*0x9e3779b97f4a7c15 + 1)}
+		w.buf = make([]byte, 0, 4096)
+		w.req.Header.SetMethod(fasthttp.MethodPost)
+		w.req.Header.SetContentType("application/json")
+		if len(r.apiKey) > 0 {
+			w.req.Header.SetBytesV("X-API-Key", r.apiKey)
+		}
+		r.workers[i] = w
+	}
+
+	if cfg.Warmup > 0 {
+		r.phase(ctx, cfg.Warmup, 0, false)
+		for _, w := range r.workers {
+			w.st = [2]tstats{}
+			w.done.Store(0)
+			w.errs.Store(0)
+		}
+	}
+	if ctx.Err() != nil {
+		return r.result(0, CPUUsage{}), nil
+	}
+	ru0, ok0 := rusage()
+	elapsed := r.phase(ctx, cfg.Duration, cfg.Requests, true)
+	ru1, ok1 := rusage()
+	cpu := CPUUsage{Wall: elapsed, Cores: numCPU()}
+	if ok0 && ok1 {
+		cpu.User, cpu.System = ru1.user-ru0.user, ru1.sys-ru0.sys
+	}
+	return r.result(elapsed, cpu), nil
+}
+
+func (r *runner) setupTarget(t *tgt) {
+	c := &fasthttp.HostClient{
+		Addr:                      t.ep.addr,
+		Name:                      "recotem-bench",
+		IsTLS:                     t.ep.tls,
+		MaxConns:                  r.cfg.Connections,
+		MaxConnWaitTimeout:        r.cfg.Timeout,
+		ReadTimeout:               r.cfg.Timeout,
+		WriteTimeout:              r.cfg.Timeout,
+		MaxIdemponentCallAttempts: 1,
+		RetryIf:                   func(*fasthttp.Request) bool { return false },
+		DisablePathNormalizing:    true,
+		MaxIdleConnDuration:       time.Minute,
+	}
+	if t.ep.uds != "" {
+		path := t.ep.uds
+		c.Dial = func(string) (net.Conn, error) { return net.DialTimeout("unix", path, r.cfg.Timeout) }
+	}
+	t.client = c
+	scheme := "http://"
+	if t.ep.tls {
+		scheme = "https://"
+	}
+	t.uris = make([][]byte, len(r.wl.recipes)*int(numEndpoints))
+	for ri := range r.wl.recipes {
+		for e := Endpoint(0); e < numEndpoints; e++ {
+			t.uris[ri*int(numEndpoints)+int(e)] = []byte(scheme + t.ep.host + t.ep.prefix + r.wl.path(ri, e))
+		}
+	}
+}
+
+// phase runs the load until dur or budget, whichever first, and returns
+// its wall time. measured selects the compare slicing and the progress line.
+func (r *runner) phase(ctx context.Context, dur time.Duration, budget int64, measured bool) time.Duration {
+	p := &phase{open: r.cfg.Rate > 0, durNs: int64(dur), budget: budget}
+	if p.open {
+		p.interval = 1e9 / r.cfg.Rate
+	}
+	if len(r.targets) > 1 {
+		p.slice = int64(r.cfg.CompareSlice)
+	}
+	p.start = time.Now()
+
+	var stopTimer *time.Timer
+	if dur > 0 {
+		hard := dur
+		if p.open {
+			hard += r.cfg.Timeout // drain the backlog due before the end
+		}
+		stopTimer = time.AfterFunc(hard, func() { p.stop.Store(true) })
+	}
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			p.cancel.Store(true)
+			p.stop.Store(true)
+		case <-finished:
+		}
+	}()
+	var progressDone chan struct{}
+	if measured && r.cfg.Progress != nil {
+		progressDone = make(chan struct{})
+		go r.progress(p, finished, progressDone)
+	}
+
+	var wg sync.WaitGroup
+	for _, w := range r.workers {
+		wg.Add(1)
+		go func(w *worker) {
+			defer wg.Done()
+			if p.open {
+				r.openLoop(p, w)
+			} else {
+				r.closedLoop(p, w)
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(p.start)
+	if stopTimer != nil {
+		stopTimer.Stop()
+	}
+	close(finished)
+	if progressDone != nil {
+		<-progressDone
+	}
+	return elapsed
+}
+
+func (r *runner) closedLoop(p *phase, w *worker) {
+	for !p.stop.Load() {
+		if p.budget > 0 && p.ticket.Add(1) > p.budget {
+			return
+		}
+		now := p.now()
+		if p.durNs > 0 && now >= p.durNs {
+			return
+		}
+		r.do(w, p.targetAt(now), -1, p)
+	}
+}
+
+func (r *runner) openLoop(p *phase, w *worker) {
+	for {
+		k := p.ticket.Add(1) - 1
+		if p.budget > 0 && k >= p.budget {
+			return
+		}
+		sched := int64(float64(k) * p.interval)
+		if p.durNs > 0 && sched >= p.durNs {
+			return
+		}
+		ti := p.targetAt(sched)
+		for !p.stop.Load() {
+			d := sched - p.now()
+			if d <= 0 {
+				break
+			}
+			time.Sleep(min(time.Duration(d), 50*time.Millisecond))
+		}
+		if p.cancel.Load() {
+			return
+		}
+		if p.stop.Load() {
+			// Due but never sent: its latency is at least the wait so far.
+			st := &w.st[ti]
+			st.unsent++
+			st.hist.Record(p.now() - sched)
+			w.done.Add(1)
+			w.errs.Add(1)
+			continue
+		}
+		r.do(w, ti, sched, p)
+	}
+}
+
+// do sends one request to target ti and records it. sched < 0 measures from
+// the send; otherwise from the scheduled start sched (ns since phase start).
+func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
+	t := r.targets[ti]
+	route, e := r.wl.pick(&w.r)
+	w.buf = r.wl.appendBody(w.buf[:0], &w.r, e)
+	w.req.SetRequestURIBytes(t.uris[route])
+	w.req.SetBody(w.buf)
+	start := sched
+	if start < 0 {
+		start = p.now()
+	}
+	err := t.client.Do(&w.req, &w.resp)
+	end := p.now()
+	st := &w.st[ti]
+	if err != nil {
+		st.transport[classify(err)]++
+		w.errs.Add(1)
+	} else {
+		code := w.resp.StatusCode()
+		st.hist.Record(end - start)
+		st.responses++
+		if code < 0 || code >= maxStatus {
+			code = 0
+		}
+		st.status[code]++
+		if code < 200 || code > 299 {
+			w.errs.Add(1)
+		}
+	}
+	w.done.Add(1)
+}
+
+func (r *runner) progress(p *phase, finished <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(r.cfg.ProgressEvery)
+	defer tick.Stop()
+	var line []byte
+	for {
+		select {
+		case <-finished:
+			fmt.Fprint(r.cfg.Progress, "\r\033[K")
+			return
+		case <-tick.C:
+		}
+		var n, errs uint64
+		for _, w := range r.workers {
+			n += w.done.Load()
+			errs += w.errs.Load()
+		}
+		el := time.Since(p.start)
+		line = append(line[:0], '\r')
+		line = fmt.Appendf(line, "%6.1fs  %d requests  %.0f req/s  %d errors", el.Seconds(), n, float64(n)/el.Seconds(), errs)
+		if p.open {
+			due := int64(float64(el) / p.interval)
+			if p.budget > 0 && due > p.budget {
+				due = p.budget
+			}
+			backlog := due - int64(n)
+			if backlog < 0 {
+				backlog = 0
+			}
+			line = fmt.Appendf(line, "  backlog %d", backlog)
+		}
+		line = append(line, "\033[K"...)
+		r.cfg.Progress.Write(line)
+	}
+}
+
+func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
+	res := &Result{Mode: "closed", Connections: r.cfg.Connections, Rate: r.cfg.Rate, Elapsed: elapsed, CPU: cpu}
+	if r.cfg.Rate > 0 {
+		res.Mode = "open"
+	}
+	for ti, t := range r.targets {
+		tr := TargetResult{Name: t.ep.name, Latency: new(Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
+		tr.Elapsed = elapsed
+		if len(r.targets) > 1 {
+			tr.Elapsed = time.Duration(sliceTime(int64(elapsed), int64(r.cfg.CompareSlice), ti))
+		}
+		for _, w := range r.workers {
+			st := &w.st[ti]
+			tr.Latency.Merge(&st.hist)
+			tr.Responses += st.responses
+			tr.Unsent += st.unsent
+			for code, n := range st.status {
+				if n > 0 {
+					tr.Status[code] += n
+				}
+			}
+			for k, n := range st.transport {
+				if n > 0 {
+					tr.Transport[transportNames[k]] += n
+				}
+			}
+		}
+		res.Targets = append(res.Targets, tr)
+	}
+	return res
+}
+
+// sliceTime is how much of [0, total) falls in the slices of target ti when
+// slices of length slice alternate 0, 1, 0, 1, ….
+func sliceTime(total, slice int64, ti int) int64 {
+	if slice <= 0 {
+		return total
+	}
+	full := total / slice
+	rest := total % slice
+	own := full / 2
+	if full%2 == 1 && ti == 0 {
+		own++
+	}
+	t := own * slice
+	if int(full&1) == ti {
+		t += rest
+	}
+	return t
+}
