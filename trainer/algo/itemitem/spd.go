@@ -91,11 +91,13 @@ func choleskyLower(ctx context.Context, a []float32, n int) error {
 		}
 		j1 := min(j0+spdNB, n)
 		// Diagonal block: bulk update from columns [0, j0), then factor.
+		bw := j1 - j0
+		acc = acc[:bw*bw]
 		clear(acc)
 		tileDot(a, n, j0, j1, j0, j1, 0, j0, false, func(r, c int) bool { return c <= r }, acc)
 		for i := j0; i < j1; i++ {
 			for j := j0; j <= i; j++ {
-				a[i*n+j] -= acc[(i-j0)*spdNB+(j-j0)]
+				a[i*n+j] -= acc[(i-j0)*bw+(j-j0)]
 			}
 		}
 		for i := j0; i < j1; i++ {
