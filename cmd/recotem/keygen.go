@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"github.com/recotem/recotem/tools/keygen"
+)
+
+func init() { commands["keygen"] = runKeygen }
+
+const keygenUsage = `Usage: recotem keygen [--type signing|api] [--kid KID]
+
+Generate a signing key (for RECOTEM_SIGNING_KEYS) or an API key (for
+RECOTEM_API_KEYS) and print exactly four lines: kid=, plaintext=,
+fingerprint= or hash=sha256:, env_entry=.
+
+Flags:
+`
+
+func runKeygen(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("keygen", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	typ := fs.String("type", keygen.TypeSigning, "key type: signing or api")
+	kid := fs.String("kid", "", "key id, 1..32 bytes without ',' or ':' (default: 8 random hex)")
+	help := fs.BoolP("help", "h", false, "show this help")
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, keygenUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "recotem keygen: %v\n", err)
+		printUsage(stderr)
+		return 2
+	}
+	if *help {
+		printUsage(stdout)
+		return 0
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "recotem keygen: unexpected argument %q\n", fs.Arg(0))
+		printUsage(stderr)
+		return 2
+	}
+	k, err := keygen.Generate(*typ, *kid)
+	if err != nil {
+		if errors.Is(err, keygen.ErrType) || errors.Is(err, keygen.ErrKid) {
+			fmt.Fprintf(stderr, "Configuration error: %v\n", err)
+			return 8
+		}
+		fmt.Fprintf(stderr, "recotem keygen: %v\n", err)
+		return 1
+	}
+	if _, err := stdout.Write(k.AppendText(nil)); err != nil {
+		return 1
+	}
+	return 0
+}
