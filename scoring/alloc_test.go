@@ -1,0 +1,37 @@
+//go:build !race
+
+package scoring
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// The request paths allocate nothing once a caller's dst has capacity and
+// the model's scratch pool is warm.
+func TestZeroAllocs(t *testing.T) {
+	cases := append(kindCases, kindCase{"ials-q8", KindFactor, "ials_cg", 30, 300, 12})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			s := newSynth(rng, c.kind, c.nU, c.nI, c.k, c.method)
+			s.q8 = c.name == "ials-q8"
+			m := s.open(t, Options{})
+			dst := make([]Result, 0, 100)
+			exclude := []int32{1, 2, 3}
+			seeds := []int32{4, 5, 5, -1}
+			f := func(what string, fn func()) {
+				t.Helper()
+				if n := testing.AllocsPerRun(50, fn); n != 0 {
+					t.Errorf("%s: %v allocs/op", what, n)
+				}
+			}
+			f("Recommend", func() { dst = m.Recommend(dst, 3, 20, exclude) })
+			f("RecommendRelated", func() { dst, _ = m.RecommendRelated(dst, seeds, 20, exclude) })
+			f("UserIndex", func() { m.UserIndex([]byte("u000003")) })
+			users := []int{1, 2, 3, 4}
+			batch := m.BatchRecommend(nil, users, 20)
+			f("BatchRecommend", func() { batch = m.BatchRecommend(batch, users, 20) })
+		})
+	}
+}

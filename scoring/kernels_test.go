@@ -1,0 +1,204 @@
+package scoring
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/viterin/vek/vek32"
+)
+
+// withAccel runs f with vek's SIMD acceleration off and on.
+func withAccel(t *testing.T, f func(t *testing.T)) {
+	for _, on := range []bool{false, true} {
+		name := "go"
+		if on {
+			name = "simd"
+		}
+		t.Run(name, func(t *testing.T) {
+			vek32.SetAcceleration(on)
+			defer vek32.SetAcceleration(true)
+			f(t)
+		})
+	}
+}
+
+func closeF32(a, b float32, tol float64) bool {
+	if math.IsNaN(float64(a)) || math.IsNaN(float64(b)) {
+		return math.IsNaN(float64(a)) && math.IsNaN(float64(b))
+	}
+	if math.IsInf(float64(a), 0) || math.IsInf(float64(b), 0) {
+		return a == b
+	}
+	return math.Abs(float64(a)-float64(b)) <= tol*math.Max(1, math.Abs(float64(b)))
+}
+
+func TestMatVecParity(t *testing.T) {
+	withAccel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		f := func(rows, stride, shift int, special float32) {
+			t.Helper()
+			// shift misaligns the start of the matrix; guard bands around dst.
+			buf := randF32(rng, shift+rows*stride+8)
+			v := buf[shift : shift+rows*stride]
+			z := randF32(rng, stride)
+			if special != 0 && rows > 0 {
+				v[rng.IntN(len(v))] = special
+			}
+			got := make([]float32, rows+2)
+			got[0], got[rows+1] = 7, 7
+			want := make([]float32, rows)
+			matVec(got[1:rows+1], v, z, stride)
+			matVecRef(want, v, z, stride)
+			if got[0] != 7 || got[rows+1] != 7 {
+				t.Fatalf("rows=%d stride=%d: guard band written", rows, stride)
+			}
+			for r := range want {
+				// float32 sums in different orders differ by a few ulps of Σ|v·z|.
+				var mag float64
+				for c := 0; c < stride; c++ {
+					mag += math.Abs(float64(v[r*stride+c]) * float64(z[c]))
+				}
+				if !closeF32(got[1+r], want[r], 1e-5*math.Max(1, mag)) {
+					t.Fatalf("rows=%d stride=%d shift=%d row %d: %g, want %g", rows, stride, shift, r, got[1+r], want[r])
+				}
+			}
+		}
+		for _, stride := range []int{1, 16, 32, 64, 80, 304} {
+			for _, rows := range []int{0, 1, 3, 17, blockRows(stride)} {
+				f(rows, stride, 0, 0)
+				f(rows, stride, 1, 0)
+				f(rows, stride, 3, float32(math.NaN()))
+				f(rows, stride, 0, float32(math.Inf(1)))
+			}
+		}
+	})
+}
+
+func TestMatMulTParity(t *testing.T) {
+	withAccel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, c := range []struct{ rows, stride, p int }{{0, 16, 3}, {1, 16, 1}, {5, 32, 8}, {97, 64, 8}, {13, 304, 3}} {
+			v := randF32(rng, c.rows*c.stride+1)[1:]
+			zt := randF32(rng, c.stride*c.p)
+			got := make([]float32, c.rows*c.p)
+			want := make([]float32, c.rows*c.p)
+			matMulT(got, v, zt, c.rows, c.stride, c.p)
+			matMulTRef(want, v, zt, c.rows, c.stride, c.p)
+			for i := range want {
+				if !closeF32(got[i], want[i], 1e-5*float64(c.stride)) {
+					t.Fatalf("%+v at %d: %g, want %g", c, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}
+
+func TestAxpyParity(t *testing.T) {
+	withAccel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, n := range []int{0, 1, 7, 8, 33, 1000} {
+			for _, a := range []float32{1, 2.5, -1} {
+				x := randF32(rng, n+1)[1:] // misaligned
+				got := randF32(rng, n)
+				want := append([]float32(nil), got...)
+				axpy(got, x, a, make([]float32, n))
+				axpyRef(want, x, a)
+				for i := range want {
+					if !closeF32(got[i], want[i], 1e-6) {
+						t.Fatalf("n=%d a=%g at %d: %g, want %g", n, a, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestDotsI8Parity(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, stride := range []int{64, 128, 320} {
+		for _, rows := range []int{0, 1, 5, 64} {
+			q := make([]int8, rows*stride+1)[1:]
+			for i := range q {
+				q[i] = int8(rng.IntN(256) - 128)
+			}
+			if rows > 0 {
+				q[0], q[len(q)-1] = -128, 127
+			}
+			zq := make([]int8, stride)
+			for i := range zq {
+				zq[i] = int8(rng.IntN(255) - 127)
+			}
+			got := make([]float32, rows)
+			want := make([]float32, rows)
+			dotsI8(got, q, zq, stride)
+			dotsI8Ref(want, q, zq, stride)
+			for r := range want {
+				if got[r] != want[r] {
+					t.Fatalf("stride=%d rows=%d row %d: %g, want %g", stride, rows, r, got[r], want[r])
+				}
+			}
+		}
+	}
+}
+
+func TestQuantize(t *testing.T) {
+	f := func(z []float32, wantScale float32, want []int8) {
+		t.Helper()
+		zq := make([]int8, len(z)+2)
+		zq[len(z)], zq[len(z)+1] = 9, 9
+		sc := quantize(zq, z)
+		if sc != wantScale {
+			t.Fatalf("%v: scale %g, want %g", z, sc, wantScale)
+		}
+		for i, w := range want {
+			if zq[i] != w {
+				t.Fatalf("%v: q %v, want %v", z, zq, want)
+			}
+		}
+		if zq[len(z)] != 0 {
+			t.Fatalf("%v: padding not cleared: %v", z, zq)
+		}
+	}
+	f([]float32{}, 0, nil)
+	f([]float32{0, 0}, 0, []int8{0, 0})
+	f([]float32{127, -63.4, 0.6}, 1, []int8{127, -63, 1})
+	f([]float32{-2.54, 1.27}, 0.02, []int8{-127, 64})
+	f([]float32{float32(math.Inf(1)), 1}, 0, []int8{0, 0})
+}
+
+func TestSelectMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for trial := 0; trial < 200; trial++ {
+		n := rng.IntN(300)
+		scores := make([]float32, n)
+		for i := range scores {
+			switch rng.IntN(12) {
+			case 0:
+				scores[i] = float32(math.NaN())
+			case 1:
+				scores[i] = float32(math.Inf(1 - 2*rng.IntN(2)))
+			default:
+				scores[i] = float32(rng.IntN(20)) // many ties
+			}
+		}
+		mask := newBitset(n)
+		for i := 0; i < n/5; i++ {
+			mask.set(int32(rng.IntN(n)))
+		}
+		k := rng.IntN(n + 5)
+		var h topK[float32]
+		h.reset(k)
+		selectInto(&h, scores, 0, mask)
+		got := h.sorted()
+		want := selectRef(scores, k, mask)
+		if len(got) != len(want) {
+			t.Fatalf("trial %d n=%d k=%d: %d selected, want %d", trial, n, k, len(got), len(want))
+		}
+		for p := range want {
+			if got[p] != want[p] {
+				t.Fatalf("trial %d: position %d = %v, want %v", trial, p, got[p], want[p])
+			}
+		}
+	}
+}
