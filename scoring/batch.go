@@ -62,6 +62,13 @@ func (m *Model) BatchRecommend(dst [][]Result, users []int, limit int) [][]Resul
 		}
 		return dst
 	}
+	m.batchParallel(dst, users, limit, chunks, workers)
+	return dst
+}
+
+// batchParallel runs the chunks on workers goroutines (split out so the
+// single-worker path keeps its variables on the stack).
+func (m *Model) batchParallel(dst [][]Result, users []int, limit, chunks, workers int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -78,7 +85,6 @@ func (m *Model) BatchRecommend(dst [][]Result, users []int, limit int) [][]Resul
 		}()
 	}
 	wg.Wait()
-	return dst
 }
 
 func (m *Model) batchChunk(dst [][]Result, users []int, c, limit int) {
