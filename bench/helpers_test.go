@@ -2,14 +2,16 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
 )
 
 // startServer serves h on 127.0.0.1:0 until the test ends and returns its
@@ -98,4 +100,44 @@ func mustIDs(t testing.TB, ids ...string) *IDs {
 	return x
 }
 
-var _ = bytes.Equal
+// nullTransport answers every request at once without a network, so what
+// remains of a request's cost is the generator's own.
+type nullTransport struct{}
+
+var nullBody = []byte(`{"items":[]}`)
+
+func (nullTransport) RoundTrip(_ *fasthttp.HostClient, _ *fasthttp.Request, resp *fasthttp.Response) (bool, error) {
+	resp.SetStatusCode(200)
+	resp.SetBodyRaw(nullBody)
+	return false, nil
+}
+
+// hotLoopRunner prepares a runner with one worker over a realistic mix.
+func hotLoopRunner(t testing.TB, target Target) (*runner, *worker, *phase) {
+	t.Helper()
+	users, err := NumericIDs(1, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newRunner(context.Background(), Config{
+		Target: target, APIKey: "bench-key-0123456789abcdef0123456789", Connections: 1, Requests: 1,
+		Workload: Workload{Recipes: []string{"movies", "books"}, Endpoints: []Endpoint{Predict, Recommend, Related, Batch},
+			Users: users, Items: users, Dist: Zipf, Seeds: 3},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	return r, r.workers[0], &phase{start: time.Now()}
+}
+
+// inmemTarget serves okHandler over an in-memory listener and points the
+// runner's client at it.
+func inmemServer(t testing.TB, r *runner) {
+	t.Helper()
+	ln := fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{Handler: okHandler}
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { srv.Shutdown() })
+	r.targets[0].client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
+}

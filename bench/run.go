@@ -231,6 +231,16 @@ func (c *Config) validate() error {
 // target (ErrRemoteTarget). Cancelling ctx ends the run early with the
 // results so far.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
+	r, err := newRunner(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	return r.run(ctx), nil
+}
+
+// newRunner validates cfg and prepares targets, clients and workers.
+func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 	cfg.defaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -260,11 +270,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, t := range r.targets {
 		r.setupTarget(t)
 	}
-	defer func() {
-		for _, t := range r.targets {
-			t.client.CloseIdleConnections()
-		}
-	}()
 	r.workers = make([]*worker, cfg.Connections)
 	for i := range r.workers {
 		w := &worker{r: newRNG(cfg.Workload.Seed + uint64(i)*0x9e3779b97f4a7c15 + 1)}
@@ -276,7 +281,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		r.workers[i] = w
 	}
+	return r, nil
+}
 
+func (r *runner) close() {
+	for _, t := range r.targets {
+		t.client.CloseIdleConnections()
+	}
+}
+
+func (r *runner) run(ctx context.Context) *Result {
+	cfg := r.cfg
 	if cfg.Warmup > 0 {
 		r.phase(ctx, cfg.Warmup, 0, false)
 		for _, w := range r.workers {
@@ -286,7 +301,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if ctx.Err() != nil {
-		return r.result(0, CPUUsage{}), nil
+		return r.result(0, CPUUsage{})
 	}
 	ru0, ok0 := rusage()
 	elapsed := r.phase(ctx, cfg.Duration, cfg.Requests, true)
@@ -295,7 +310,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if ok0 && ok1 {
 		cpu.User, cpu.System = ru1.user-ru0.user, ru1.sys-ru0.sys
 	}
-	return r.result(elapsed, cpu), nil
+	return r.result(elapsed, cpu)
 }
 
 func (r *runner) setupTarget(t *tgt) {

@@ -1,0 +1,72 @@
+package bench
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// go test -run '^$' -bench . -benchmem -benchtime 200000x ./bench/
+//
+// BenchmarkRequestLoop* run the generator's per-request step (pick a route,
+// build the body, send, read, record). With the null transport what is left
+// is the generator's own cost per request; "req/s/core" is the rate one core
+// of the generator could sustain, to compare with what the server needs.
+
+func BenchmarkRequestLoopNullTransport(b *testing.B) {
+	r, w, p := hotLoopRunner(b, Target{URL: "http://127.0.0.1:8080"})
+	r.targets[0].client.Transport = nullTransport{}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.do(w, 0, -1, p)
+	}
+	b.StopTimer()
+	if w.st[0].status[200] == 0 {
+		b.Fatal("no request completed")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s/core")
+}
+
+func BenchmarkRequestLoopInmemServer(b *testing.B) {
+	r, w, p := hotLoopRunner(b, Target{URL: "http://127.0.0.1:8080"})
+	inmemServer(b, r)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.do(w, 0, -1, p)
+	}
+	b.StopTimer()
+	if w.st[0].status[200] == 0 {
+		b.Fatal("no request completed")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+var sinkInt int
+
+func BenchmarkZipfDraw(b *testing.B) {
+	s, err := NewZipfSampler(100_000, 1, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newRNG(rand.Uint64())
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkInt += s.draw(&r)
+	}
+}
+
+func BenchmarkHistogramRecord(b *testing.B) {
+	var h Histogram
+	vals := make([]int64, 4096)
+	for i := range vals {
+		vals[i] = int64(rand.ExpFloat64() * 1e6)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		h.Record(vals[i&4095])
+		i++
+	}
+	if h.Count() == 0 {
+		b.Fatal("nothing recorded")
+	}
+}
