@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/recotem/recotem/tools/envconfig"
+	"github.com/recotem/recotem/tools/inspect"
+	"github.com/recotem/recotem/tools/logx"
+)
+
+func init() { commands["inspect"] = runInspect }
+
+const inspectUsage = `Usage: recotem inspect ARTIFACT [--dev-allow-unsigned] [--sections] [--hex]
+
+Verify a format-1 artifact (a local path, a pointer file, or a file:// URI)
+with RECOTEM_SIGNING_KEYS and print "HMAC: OK  (kid='<kid>')" followed by
+its header JSON. The payload is never interpreted.
+
+Flags:
+`
+
+func runInspect(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("inspect", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dev := fs.Bool("dev-allow-unsigned", false, "verify with the development key (kid 'dev', 32 zero bytes) when RECOTEM_SIGNING_KEYS is unset; needs RECOTEM_ENV=development")
+	fs.Bool("i-understand-this-loads-arbitrary-code", false, "companion of --dev-allow-unsigned (accepted; inspect never loads the payload)")
+	sections := fs.Bool("sections", false, "also print the payload section table (offset, length, padding, dtype, shape)")
+	hexDump := fs.Bool("hex", false, "also print an annotated hex dump of the container")
+	hexBytes := fs.Int("hex-bytes", 64, "bytes of each section shown by --hex")
+	help := fs.BoolP("help", "h", false, "show this help")
+	printUsage := func(w io.Writer) {
+		fmt.Fprint(w, inspectUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "recotem inspect: %v\n", err)
+		printUsage(stderr)
+		return 2
+	}
+	if *help {
+		printUsage(stdout)
+		return 0
+	}
+	if fs.NArg() != 1 {
+		if fs.NArg() == 0 {
+			fmt.Fprintln(stderr, "recotem inspect: missing ARTIFACT")
+		} else {
+			fmt.Fprintf(stderr, "recotem inspect: unexpected argument %q\n", fs.Arg(1))
+		}
+		printUsage(stderr)
+		return 2
+	}
+
+	logFormat := strings.ToLower(strings.TrimSpace(os.Getenv(envconfig.LogFormat)))
+	if !logx.ValidFormat(logFormat) {
+		logFormat = logx.FormatAuto
+	}
+	logger := logx.New(stderr, logFormat, slog.LevelInfo)
+	cfg, err := envconfig.Load(os.LookupEnv, envconfig.Options{Command: envconfig.CmdInspect, Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "Configuration error: %v\n", err)
+		return 8
+	}
+	err = inspect.Run(inspect.Options{
+		Path:             fs.Arg(0),
+		DevAllowUnsigned: *dev,
+		Env:              cfg.Env,
+		Keys:             cfg.KeyRing,
+		Limits:           cfg.Limits(),
+		Sections:         *sections,
+		Hex:              *hexDump,
+		HexPayload:       *hexBytes,
+		Logger:           logger,
+	}, stdout)
+	if err != nil {
+		var ie *inspect.Error
+		if errors.As(err, &ie) {
+			fmt.Fprintln(stderr, ie.Line)
+			return ie.Code
+		}
+		fmt.Fprintf(stderr, "recotem inspect: %v\n", err)
+		return 1
+	}
+	return 0
+}
