@@ -9,11 +9,12 @@ import (
 
 // Blocking of the SPD inverse. nb is the column-block (and row-group) size,
 // kc the length of the k-slices dotted at a time so that a tile of rows
-// stays in L2 (nb·kc·4 bytes = 128 KiB per operand).
+// stays in L2 (nb·kc·4 bytes = 192 KiB per operand). Both row counts are
+// multiples of 3, the row height of the dot3x4 kernel.
 const (
-	spdNB      = 64
+	spdNB      = 96
 	spdKC      = 512
-	spdRowTile = 16
+	spdRowTile = 24
 )
 
 // dot is Σ x_k·y_k in float32 (vek's AVX2 kernel when available, its plain
@@ -27,28 +28,59 @@ func dot(x, y []float32) float32 {
 
 // tileDot adds to acc[(r-r0)*(c1-c0)+(c-c0)] the dot products of rows r in
 // [r0,r1) and c in [c0,c1) of the n×n matrix a over columns [k0,k1), each
-// pair starting no earlier than column r when fromRow is set. keep(r, c)
-// selects the pairs computed. The k range is sliced by spdKC so that the
-// rows of a tile are reused from cache.
-func tileDot(a []float32, n, r0, r1, c0, c1, k0, k1 int, fromRow bool, keep func(r, c int) bool, acc []float32) {
+// pair starting no earlier than column r when fromRow is set. The k range is
+// sliced by spdKC so that the rows of a tile are reused from cache; inside a
+// slice, groups of 3 rows × 4 columns go through the register-blocked
+// dot3x4 kernel and the remainders through dot.
+func tileDot(a []float32, n, r0, r1, c0, c1, k0, k1 int, fromRow bool, acc []float32) {
 	w := c1 - c0
+	single := func(r, lo, ke int) {
+		ar := a[r*n+lo : r*n+ke]
+		out := acc[(r-r0)*w : (r-r0)*w+w]
+		for c := c0; c < c1; c++ {
+			out[c-c0] += dot(ar, a[c*n+lo:c*n+ke])
+		}
+	}
 	for kk := k0; kk < k1; kk += spdKC {
 		ke := min(kk+spdKC, k1)
-		for r := r0; r < r1; r++ {
+		r := r0
+		for ; r+3 <= r1; r += 3 {
 			lo := kk
 			if fromRow {
-				lo = max(lo, r)
+				lo = max(kk, r+2)
 			}
 			if lo >= ke {
+				for rr := r; rr < r+3; rr++ {
+					if lr := max(kk, rr); lr < ke {
+						single(rr, lr, ke)
+					}
+				}
 				continue
 			}
-			ar := a[r*n+lo : r*n+ke]
-			out := acc[(r-r0)*w : (r-r0)*w+w]
-			for c := c0; c < c1; c++ {
-				if keep != nil && !keep(r, c) {
-					continue
+			if fromRow {
+				for rr := r; rr < r+2; rr++ {
+					if lr := max(kk, rr); lr < lo {
+						single(rr, lr, lo)
+					}
 				}
-				out[c-c0] += dot(ar, a[c*n+lo:c*n+ke])
+			}
+			c := c0
+			for ; c+4 <= c1; c += 4 {
+				dot3x4(a, n, r*n+lo, c*n+lo, ke-lo, acc[(r-r0)*w+(c-c0):], w)
+			}
+			for ; c < c1; c++ {
+				for rr := r; rr < r+3; rr++ {
+					acc[(rr-r0)*w+(c-c0)] += dot(a[rr*n+lo:rr*n+ke], a[c*n+lo:c*n+ke])
+				}
+			}
+		}
+		for ; r < r1; r++ {
+			lo := kk
+			if fromRow {
+				lo = max(kk, r)
+			}
+			if lo < ke {
+				single(r, lo, ke)
 			}
 		}
 	}
@@ -94,7 +126,7 @@ func choleskyLower(ctx context.Context, a []float32, n int) error {
 		bw := j1 - j0
 		acc = acc[:bw*bw]
 		clear(acc)
-		tileDot(a, n, j0, j1, j0, j1, 0, j0, false, func(r, c int) bool { return c <= r }, acc)
+		tileDot(a, n, j0, j1, j0, j1, 0, j0, false, acc)
 		for i := j0; i < j1; i++ {
 			for j := j0; j <= i; j++ {
 				a[i*n+j] -= acc[(i-j0)*bw+(j-j0)]
@@ -118,7 +150,7 @@ func choleskyLower(ctx context.Context, a []float32, n int) error {
 		_, err := forChunks(ctx, n-j1, spdRowTile, func(_, lo, hi int) {
 			r0, r1 := j1+lo, j1+hi
 			buf := make([]float32, (r1-r0)*(j1-j0))
-			tileDot(a, n, r0, r1, j0, j1, 0, j0, false, nil, buf)
+			tileDot(a, n, r0, r1, j0, j1, 0, j0, false, buf)
 			w := j1 - j0
 			for i := r0; i < r1; i++ {
 				row := a[i*n : i*n+n]
@@ -151,7 +183,7 @@ func invTransposeUpper(ctx context.Context, a []float32, n int, ld []float32) er
 			acc = acc[:g*w]
 			clear(acc)
 			// Σ_{p=j}^{i0−1} Mt_jp·L_ip for every (j, i) of the tile.
-			tileDot(a, n, ja, jb, i0, i1, ja, i0, true, nil, acc)
+			tileDot(a, n, ja, jb, i0, i1, ja, i0, true, acc)
 			for i := i0; i < i1; i++ {
 				li := a[i*n : i*n+i]
 				for j := ja; j < min(jb, i); j++ {
@@ -181,7 +213,7 @@ func gramUpperRows(ctx context.Context, a []float32, n int) error {
 			w := jb - ja
 			acc = acc[:g*w]
 			clear(acc)
-			tileDot(a, n, ia, ib, ja, jb, ia, n, true, func(r, c int) bool { return c <= r }, acc)
+			tileDot(a, n, ia, ib, ja, jb, ia, n, true, acc)
 			for i := ia; i < ib; i++ {
 				for j := ja; j < min(jb, i+1); j++ {
 					v := acc[(i-ia)*w+(j-ja)]
