@@ -1,0 +1,88 @@
+package appliance
+
+import (
+	"encoding/json"
+	"sync/atomic"
+	"time"
+
+	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/scoring"
+)
+
+// Hit is one ranked item: its index in the model and its score.
+type Hit = scoring.Result
+
+// Model is what the appliance needs from a scoring model. The scoring
+// package's *Model satisfies it through a (open_scoring.go).
+type Model interface {
+	Kind() string
+	NumItems() int
+	UserIndex(id []byte) (int, bool)
+	ItemIndex(id []byte) (int, bool)
+	ItemID(i int) []byte
+	// Recommend appends the top limit items for user u to dst[:0]: seen
+	// items and exclude are masked, ties go to the lower index.
+	Recommend(dst []Hit, u, limit int, exclude []int32) []Hit
+	// RecommendRelated ranks for a seed profile; seeds are masked. It
+	// returns scoring.ErrNoCandidates when nothing can be ranked.
+	RecommendRelated(dst []Hit, seeds []int32, limit int, exclude []int32) ([]Hit, error)
+}
+
+// opened is a verified artifact with its model, before the registry wraps it.
+type opened struct {
+	model  Model
+	kid    string
+	fields map[string]json.RawMessage
+	sha    [32]byte
+	path   string // resolved artifact file
+	close  func() error
+}
+
+// openFunc opens path (a pointer or an artifact) with the ring (nil: no
+// HMAC check) and limits. The default is openScoring.
+type openFunc func(path string, ring *format.KeyRing, lim format.Limits) (*opened, error)
+
+// loaded is one model as served: reference counted (see doc.go).
+type loaded struct {
+	refs atomic.Int64
+	opened
+	metaFrags    [][]byte // per item index: `"k":v,` pairs, nil when none
+	metaDegraded []bool   // per item: metadata exists but failed to serialize
+	hasMeta      bool
+	trainedAt    string
+	bestClass    string
+	version      string // "sha256:<hex>"
+	versionB     []byte
+	loadedAt     time.Time
+	// precomputed response fragments
+	legacyModel []byte // {"recipe":..,"trained_at":..,"best_class":..,"kid":..}
+	v1Prefix    []byte // ,"recipe":"..","model_version":"..",
+	onRelease   func()
+}
+
+// acquire takes a reference, or reports false when l is already retired.
+func (l *loaded) acquire() bool {
+	for {
+		n := l.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if l.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference; the last one closes the mapping.
+func (l *loaded) release() {
+	if n := l.refs.Add(-1); n == 0 {
+		if l.close != nil {
+			_ = l.close()
+		}
+		if l.onRelease != nil {
+			l.onRelease()
+		}
+	} else if n < 0 {
+		panic("appliance: model released more often than acquired")
+	}
+}

@@ -1,0 +1,332 @@
+package appliance
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/recotem/recotem/appliance/metadata"
+	"github.com/recotem/recotem/format"
+)
+
+// entry is one registered recipe. Request handlers read cur and errText;
+// the watcher goroutine (and the initial load) own everything else.
+type entry struct {
+	name    string
+	info    RecipeInfo
+	stub    bool // a broken or duplicate YAML file: no recipe, never loads
+	cur     atomic.Pointer[loaded]
+	errText atomic.Pointer[string]
+	m       *recipeMetrics
+
+	// watcher state
+	marker      fileMarker
+	hasMarker   bool
+	errKind     string // "", "missing", "stat", "timeout", "load", "yaml", "dir_scan", "unhealthy"
+	statClasses map[string]bool
+	postHMAC    int
+	yamlMod     fileMarker
+}
+
+type fileMarker struct {
+	mod  int64
+	size int64
+}
+
+func (e *entry) setErr(kind, msg string) {
+	e.errKind = kind
+	s := clipError(msg)
+	e.errText.Store(&s)
+}
+
+func (e *entry) clearErr() {
+	e.errKind = ""
+	e.errText.Store(nil)
+}
+
+func (e *entry) err() string {
+	if p := e.errText.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// acquire returns the current model with a reference held, or nil.
+func (e *entry) acquire() *loaded {
+	for {
+		l := e.cur.Load()
+		if l == nil {
+			return nil
+		}
+		if l.acquire() {
+			return l
+		}
+		// l was retired between the load and the CAS: the pointer has
+		// already moved on, so read it again.
+	}
+}
+
+type registry struct {
+	mu      sync.Mutex // serialises writers
+	entries atomic.Pointer[map[string]*entry]
+}
+
+func newRegistry() *registry {
+	r := &registry{}
+	m := map[string]*entry{}
+	r.entries.Store(&m)
+	return r
+}
+
+func (r *registry) get(name []byte) *entry {
+	return (*r.entries.Load())[string(name)]
+}
+
+func (r *registry) snapshot() []*entry {
+	m := *r.entries.Load()
+	out := make([]*entry, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func (r *registry) put(e *entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.entries.Load()
+	m := make(map[string]*entry, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[e.name] = e
+	r.entries.Store(&m)
+}
+
+func (r *registry) remove(name string) *entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.entries.Load()
+	e, ok := old[name]
+	if !ok {
+		return nil
+	}
+	m := make(map[string]*entry, len(old))
+	for k, v := range old {
+		if k != name {
+			m[k] = v
+		}
+	}
+	r.entries.Store(&m)
+	return e
+}
+
+// activeCount counts entries with a usable model.
+func (r *registry) activeCount() int {
+	n := 0
+	for _, e := range *r.entries.Load() {
+		if e.cur.Load() != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func statMarker(path string) (fileMarker, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileMarker{}, err
+	}
+	return fileMarker{mod: st.ModTime().UnixNano(), size: st.Size()}, nil
+}
+
+// loadModel opens e's artifact and joins its metadata; it does not publish.
+func (a *app) loadModel(e *entry) (*loaded, error) {
+	op, err := a.open(e.info.OutputPath, a.ring, a.cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	l := &loaded{opened: *op}
+	l.refs.Store(1)
+	l.loadedAt = time.Now().UTC()
+	l.version = "sha256:" + hex.EncodeToString(l.sha[:])
+	l.versionB = []byte(l.version)
+	l.trainedAt = headerString(l.fields, "trained_at")
+	l.bestClass = headerString(l.fields, "best_class")
+	if spec := e.info.Metadata; spec != nil {
+		t, err := metadata.Load(*spec, metadata.Options{Deny: a.cfg.MetadataDeny, MaxBytes: a.cfg.MaxDownloadBytes, Logger: a.log.With("recipe", e.name)})
+		if err != nil {
+			l.refs.Store(0)
+			if l.close != nil {
+				_ = l.close()
+			}
+			e.m.metaIndex.Inc()
+			return nil, withStage("metadata", err)
+		}
+		n := l.model.NumItems()
+		l.metaFrags = make([][]byte, n)
+		l.metaDegraded = make([]bool, n)
+		for i := 0; i < n; i++ {
+			l.metaFrags[i], l.metaDegraded[i] = t.Fragment(l.model.ItemID(i))
+		}
+		l.hasMeta = true
+	}
+	l.legacyModel = appendLegacyModel(nil, e.name, l)
+	l.v1Prefix = appendV1Prefix(nil, e.name, l.version)
+	return l, nil
+}
+
+// publish swaps l in and retires the previous model.
+func (a *app) publish(e *entry, l *loaded) {
+	old := e.cur.Swap(l)
+	if old != nil {
+		old.release()
+	}
+	e.m.modelLoaded.Set(1)
+}
+
+func headerString(f map[string]json.RawMessage, key string) string {
+	raw, ok := f[key]
+	if !ok {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// kidOf reads the log-safe kid from an artifact file's first bytes: from
+// byte 12 on, even with a bad magic; "<unknown>" when it cannot.
+func (a *app) kidOf(path string) string {
+	target, _, err := format.ResolvePointer(path, a.cfg.Limits.MaxArtifactBytes)
+	if err != nil {
+		target = path
+	}
+	f, err := os.Open(target)
+	if err != nil {
+		return "<unknown>"
+	}
+	defer f.Close()
+	var b [45]byte
+	n, _ := f.Read(b[:])
+	reason := ""
+	switch {
+	case n < 13:
+		reason = "too_short"
+	case b[12] < 1 || b[12] > 32:
+		reason = "kid_len_out_of_range"
+	case n < 13+int(b[12]):
+		reason = "truncated"
+	}
+	if reason != "" {
+		a.log.Warn("kid_extraction_failed", "path", target, "reason", reason)
+		return "<unknown>"
+	}
+	return safeKid(string(b[13 : 13+int(b[12])]))
+}
+
+// initialLoad loads every entry with up to par loads at once.
+func (a *app) initialLoad(entries []*entry, par int) {
+	start := time.Now()
+	var ok, failed atomic.Int64
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for _, e := range entries {
+		if e.stub {
+			failed.Add(1)
+			a.log.Warn("recipe_not_loaded_at_startup", "name", e.name, "error", e.err(), "reason", "yaml")
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(e *entry) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if m, err := statMarker(e.info.OutputPath); err == nil {
+				e.marker, e.hasMarker = m, true
+			}
+			l, err := a.loadModel(e)
+			if err != nil {
+				failed.Add(1)
+				a.initialFailure(e, err)
+				return
+			}
+			a.publish(e, l)
+			ok.Add(1)
+			if a.ring == nil {
+				a.log.Warn("initial_artifact_hmac_skipped_dev", "name", e.name, "kid", safeKid(l.kid))
+			}
+			a.log.Info("recipe_loaded", "name", e.name, "kid", safeKid(l.kid), "trained_at", l.trainedAt, "best_class", l.bestClass)
+		}(e)
+	}
+	wg.Wait()
+	a.log.Info("startup_artifact_load_complete", "total_recipes", len(entries), "succeeded", ok.Load(),
+		"failed", failed.Load(), "wall_seconds", time.Since(start).Seconds(), "max_workers", par)
+}
+
+func (a *app) initialFailure(e *entry, err error) {
+	reason := loadReason(err)
+	msg := canonicalError(err)
+	e.setErr("load", msg)
+	e.m.loadFail[reasonIndex(reason)].Inc()
+	e.m.modelLoaded.Set(0)
+	if reason == "unexpected" && isFSMissing(err) {
+		reason = "read"
+	}
+	var ev string
+	switch reason {
+	case "read":
+		ev = "initial_artifact_read_failed"
+		if !errors.Is(err, format.ErrNotFound) && !errors.Is(err, format.ErrTooLarge) && !errors.Is(err, format.ErrPointer) {
+			ev = "initial_artifact_read_error"
+		}
+	case "parse":
+		ev = "initial_artifact_parse_failed"
+	case "hmac":
+		ev = "initial_artifact_hmac_failed"
+	case "header_json":
+		ev = "initial_artifact_header_json_failed"
+	case "version_skew":
+		ev = "initial_artifact_version_skew"
+	case "deserialize":
+		ev = "initial_artifact_deserialize_failed"
+	case "metadata":
+		ev = "initial_artifact_metadata_failed"
+	default:
+		ev = "initial_artifact_read_error"
+	}
+	attrs := []any{"name", e.name, "error", msg, "reason", reason}
+	if reason == "hmac" {
+		a.log.Error(ev, append(attrs, "kid", a.kidOf(e.info.OutputPath))...)
+	} else {
+		a.log.Warn(ev, attrs...)
+	}
+	a.log.Warn("recipe_not_loaded_at_startup", "name", e.name, "error", msg, "reason", reason)
+}
+
+func isFSMissing(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe)
+}
+
+// stubName returns stem, or stem_1, stem_2... when taken.
+func stubName(stem string, taken func(string) bool) string {
+	if !taken(stem) {
+		return stem
+	}
+	for i := 1; ; i++ {
+		n := stem + "_" + strconv.Itoa(i)
+		if !taken(n) {
+			return n
+		}
+	}
+}
