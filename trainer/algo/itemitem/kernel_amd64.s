@@ -2,11 +2,11 @@
 
 #include "textflag.h"
 
-// func dot3x4AVX2(x *float32, ldx int, y *float32, ldy int, n int, out *float32)
+// func dot3x4AVX2(x *float32, ldx int, y *float32, ldy int, n int, acc *float32, w int)
 //
-// out[(c*3+r)*8 : +8] = lane sums of x_r[k]·y_c[k] over k < n, for rows
-// x_r = x + r·ldx (r < 3) and y_c = y + c·ldy (c < 4); n is a multiple of 8.
-TEXT ·dot3x4AVX2(SB), NOSPLIT, $0-48
+// acc[r*w+c] += Σ_{k<n} x_r[k]·y_c[k] for rows x_r = x + r·ldx (r < 3) and
+// y_c = y + c·ldy (c < 4); n is a multiple of 8.
+TEXT ·dot3x4AVX2(SB), NOSPLIT, $0-56
 	MOVQ x+0(FP), SI
 	MOVQ ldx+8(FP), R8
 	SHLQ $2, R8
@@ -60,18 +60,31 @@ loop:
 	JMP  loop
 
 done:
-	MOVQ out+40(FP), DX
-	VMOVUPS Y4, (DX)
-	VMOVUPS Y5, 32(DX)
-	VMOVUPS Y6, 64(DX)
-	VMOVUPS Y7, 96(DX)
-	VMOVUPS Y8, 128(DX)
-	VMOVUPS Y9, 160(DX)
-	VMOVUPS Y10, 192(DX)
-	VMOVUPS Y11, 224(DX)
-	VMOVUPS Y12, 256(DX)
-	VMOVUPS Y13, 288(DX)
-	VMOVUPS Y14, 320(DX)
-	VMOVUPS Y15, 352(DX)
+	MOVQ acc+40(FP), DX
+	MOVQ w+48(FP), R8
+	SHLQ $2, R8
+	LEAQ (DX)(R8*1), R9
+	LEAQ (R9)(R8*1), R10
+
+#define REDUCE(Y, X, ADDR) \
+	VEXTRACTF128 $1, Y, X0 \
+	VADDPS       X0, X, X0 \
+	VHADDPS      X0, X0, X0 \
+	VHADDPS      X0, X0, X0 \
+	VADDSS       ADDR, X0, X0 \
+	VMOVSS       X0, ADDR
+
+	REDUCE(Y4, X4, (DX))
+	REDUCE(Y5, X5, (R9))
+	REDUCE(Y6, X6, (R10))
+	REDUCE(Y7, X7, 4(DX))
+	REDUCE(Y8, X8, 4(R9))
+	REDUCE(Y9, X9, 4(R10))
+	REDUCE(Y10, X10, 8(DX))
+	REDUCE(Y11, X11, 8(R9))
+	REDUCE(Y12, X12, 8(R10))
+	REDUCE(Y13, X13, 12(DX))
+	REDUCE(Y14, X14, 12(R9))
+	REDUCE(Y15, X15, 12(R10))
 	VZEROUPPER
 	RET
