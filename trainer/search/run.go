@@ -219,11 +219,10 @@ func (r *runner) runTrial(ctx context.Context, number int, class string) {
 		ctx:    ctx,
 		number: number,
 		class:  class,
-		s:      newSampler(r.cfg.Seed, number, finished(hist)),
+		s:      newSampler(r.cfg.Seed, number, finished(hist), r.cfg.RandomSearch),
 		params: algo.Params{},
 		attrs:  map[string]any{},
 		inter:  map[int]float64{},
-		spaces: r.cfg.Spaces[class],
 	}
 	tctx, cancel := ctx, context.CancelFunc(func() {})
 	if r.cfg.PerTrialTimeout > 0 {
@@ -309,7 +308,6 @@ type trialCtx struct {
 	number int
 	class  string
 	s      *sampler
-	spaces []algo.ParamSpec
 
 	mu     sync.Mutex
 	params algo.Params

@@ -25,11 +25,14 @@ const (
 	streamRandom = 0x72616e645f737472 // "rand_str"
 )
 
-func newSampler(seed int64, number int, history []Trial) *sampler {
+func newSampler(seed int64, number int, history []Trial, randomOnly bool) *sampler {
 	s := &sampler{
 		n:       len(history),
 		tpeRNG:  rand.New(rand.NewPCG(uint64(seed), streamTPE^uint64(number)*0x9e3779b97f4a7c15)),
 		randRNG: rand.New(rand.NewPCG(uint64(seed), streamRandom^uint64(number)*0x9e3779b97f4a7c15)),
+	}
+	if randomOnly {
+		s.n = -1
 	}
 	if s.n >= nStartupTrials {
 		s.below, s.above = splitTrials(history)

@@ -85,6 +85,9 @@ type Config struct {
 	Store           Store
 	Logger          *slog.Logger
 	OnTrial         func(Trial) // called after each trial this process finishes
+	// RandomSearch samples every trial with the start-up uniform sampler
+	// (a baseline for benchmarks; recotem train never sets it).
+	RandomSearch bool
 }
 
 // Result is the outcome of Run over the whole (possibly shared) study.
