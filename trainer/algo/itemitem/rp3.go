@@ -138,23 +138,39 @@ func (m *RP3beta) Fit(ctx context.Context, X *sparse.CSR) error {
 
 // transposeColumns turns per-destination-column entries into a CSR by
 // source row (columns ascending within a row), optionally dividing each row
-// by its sum, and converts values to float32.
+// by its float64 sum (accumulated in ascending column order), and converts
+// values to float32 as they are placed.
 func transposeColumns(n int, blocks []colBlock, normalize bool) *algo.SimCSR {
 	s := &algo.SimCSR{N: n, Indptr: make([]int64, n+1)}
+	var scale []float64
+	if normalize {
+		scale = make([]float64, n)
+	}
 	total := 0
 	for i := range blocks {
-		for _, j := range blocks[i].src {
+		b := &blocks[i]
+		for q, j := range b.src {
 			s.Indptr[j+1]++
+			if normalize {
+				scale[j] += b.val[q]
+			}
 		}
-		total += len(blocks[i].src)
+		total += len(b.src)
 	}
 	for j := 0; j < n; j++ {
 		s.Indptr[j+1] += s.Indptr[j]
+		if normalize {
+			if sum := scale[j]; sum > 0 && !math.IsInf(sum, 0) {
+				scale[j] = 1 / sum
+			} else {
+				scale[j] = 1
+			}
+		}
 	}
 	next := make([]int64, n)
 	copy(next, s.Indptr[:n])
-	idx := make([]int32, total)
-	val := make([]float64, total)
+	s.Indices = make([]int32, total)
+	s.Data = make([]float32, total)
 	col := int32(0)
 	for i := range blocks {
 		b := &blocks[i]
@@ -164,32 +180,17 @@ func transposeColumns(n int, blocks []colBlock, normalize bool) *algo.SimCSR {
 				j := b.src[q]
 				d := next[j]
 				next[j]++
-				idx[d] = col
-				val[d] = b.val[q]
+				s.Indices[d] = col
+				v := b.val[q]
+				if normalize {
+					v *= scale[j]
+				}
+				s.Data[d] = float32(v)
 			}
 			p += int(l)
 			col++
 		}
 		*b = colBlock{}
-	}
-	if normalize {
-		for j := 0; j < n; j++ {
-			a, e := s.Indptr[j], s.Indptr[j+1]
-			var sum float64
-			for p := a; p < e; p++ {
-				sum += val[p]
-			}
-			if sum > 0 && !math.IsInf(sum, 0) {
-				for p := a; p < e; p++ {
-					val[p] /= sum
-				}
-			}
-		}
-	}
-	s.Indices = idx
-	s.Data = make([]float32, total)
-	for p, v := range val {
-		s.Data[p] = float32(v)
 	}
 	return s
 }
