@@ -40,7 +40,7 @@ type colReader struct {
 func (c *colReader) next(v *Value) error {
 	for c.pos >= c.n {
 		if c.values != nil {
-			n, err := c.values.ReadValues(c.buf[:cap(c.buf)])
+			n, err := c.values.ReadValues(c.buf)
 			if n > 0 {
 				c.pos, c.n = 0, n
 				break
@@ -156,7 +156,7 @@ func (s *parquetSource) Fetch(ctx context.Context, sink Sink) error {
 		chunks := rg.ColumnChunks()
 		readers := make([]*colReader, len(leaves))
 		for i, lc := range leaves {
-			readers[i] = &colReader{pages: chunks[lc.ColumnIndex].Pages(), buf: make([]parquet.Value, 0, 1024), conv: converter(lc.Node)}
+			readers[i] = &colReader{pages: chunks[lc.ColumnIndex].Pages(), buf: make([]parquet.Value, 1024), conv: converter(lc.Node)}
 		}
 		for r := int64(0); r < rg.NumRows(); r++ {
 			for i, cr := range readers {
