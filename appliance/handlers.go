@@ -34,8 +34,9 @@ func (a *app) handle(ctx *fasthttp.RequestCtx) {
 		newRequestID(&ridBuf)
 		rid = ridBuf[:]
 	}
+	r.rid = append(r.rid[:0], rid...)
+	rid = r.rid
 	ctx.Response.Header.SetCanonical(hdrRequestID, rid)
-	rid = ctx.Response.Header.PeekBytes(hdrRequestID) // stable copy owned by the response
 
 	if !a.hostAllowed(ctx.Host()) {
 		ctx.SetStatusCode(fasthttp.StatusBadRequest)
@@ -65,6 +66,10 @@ func (a *app) handle(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	switch {
 	case bytes.HasPrefix(path, pPredict):
+		if len(path) == len(pPredict) || indexByte(path[len(pPredict):], '/') >= 0 {
+			a.notFound(ctx, r)
+			return
+		}
 		if !ctx.IsPost() {
 			a.methodNotAllowed(ctx, r)
 			return
@@ -138,7 +143,8 @@ func (a *app) authenticate(ctx *fasthttp.RequestCtx, r *request, v1 bool) (strin
 		a.auth.burn()
 		a.log.Warn("auth_short_key_rejected", "path", string(ctx.Path()), "length", len(key), "min_len", 32)
 	default:
-		if kid, ok := a.auth.check(key); ok {
+		kid, ok := a.auth.check(key)
+		if ok && !paddedKey(ctx.Request.Header.RawHeaders()) {
 			return kid, true
 		}
 		a.log.Warn("auth_invalid_key", "path", string(ctx.Path()))
@@ -156,6 +162,34 @@ func (a *app) authenticate(ctx *fasthttp.RequestCtx, r *request, v1 bool) (strin
 	}
 	writeErr(ctx, r.out, fasthttp.StatusUnauthorized, detail, code, nil)
 	return "", false
+}
+
+// paddedKey reports whether the raw X-API-Key line carries whitespace
+// around the value beyond the single conventional space after the colon:
+// the key is taken untrimmed, and HTTP parsers strip that whitespace.
+func paddedKey(raw []byte) bool {
+	const name = "x-api-key:"
+	for len(raw) > 0 {
+		end := indexByte(raw, '\n')
+		line := raw
+		if end >= 0 {
+			line, raw = raw[:end], raw[end+1:]
+		} else {
+			raw = nil
+		}
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if len(line) < len(name) || !equalFold(line[:len(name)], name) {
+			continue
+		}
+		v := line[len(name):]
+		if len(v) > 0 && v[0] == ' ' {
+			v = v[1:]
+		}
+		return len(v) > 0 && (v[0] == ' ' || v[0] == '\t' || v[len(v)-1] == ' ' || v[len(v)-1] == '\t')
+	}
+	return false
 }
 
 // jsonContentType: absent, application/json or application/*+json.

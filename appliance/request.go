@@ -36,6 +36,7 @@ type span struct{ off, n int32 }
 // request is the pooled per-request scratch state. Nothing in it survives
 // the handler; reset keeps capacities.
 type request struct {
+	rid         []byte
 	strBuf      []byte
 	userID      span
 	hasUser     bool
