@@ -19,7 +19,13 @@
 //
 // Memory: CosineKNN and RP3beta keep one dense accumulator of I float64 per
 // worker plus their output (≤ I·top_k entries). DenseSLIM holds one dense
-// I×I float32 matrix (I²·4 bytes, inverted in place) plus the I×I output, so
-// it refuses item counts above MaxDenseItems (DefaultMaxDenseItems unless
-// configured) with ErrTooManyItems.
+// I×I float32 matrix (I²·4 bytes: the Gram matrix, inverted in place, then
+// overwritten by the weights, which are the model's Dense array), so it
+// refuses item counts above DenseSLIM.MaxItems (DefaultMaxDenseItems,
+// 30,000, unless configured) with ErrTooManyItems.
+//
+// Kernels: the SPD inverse spends its time in dot3x4, a 3×4
+// register-blocked float32 dot-product kernel in Go assembly (AVX2 + FMA,
+// chosen at run time) whose plain-Go reference dot3x4Go is used on other
+// CPUs, other architectures and with the purego build tag.
 package itemitem

@@ -8,8 +8,8 @@ import (
 var (
 	// ErrParam marks an invalid hyperparameter value or type.
 	ErrParam = errors.New("invalid parameter")
-	// ErrTooManyItems marks a DenseSLIM fit refused because I×I dense
-	// matrices would exceed the configured item limit.
+	// ErrTooManyItems marks a DenseSLIM fit refused because its dense I×I
+	// matrix would exceed the configured item limit.
 	ErrTooManyItems = errors.New("too many items for a dense model")
 	// ErrNotPositiveDefinite marks a Gram matrix the Cholesky factorisation
 	// rejected (reg 0 with an item nobody interacted with, or NaN input).
@@ -40,8 +40,8 @@ type TooManyItemsError struct {
 }
 
 func (e *TooManyItemsError) Error() string {
-	gib := 2 * float64(e.Items) * float64(e.Items) * 4 / (1 << 30)
-	return fmt.Sprintf("DenseSLIM: %d items exceeds the limit of %d (two dense %dx%d float32 matrices, %.1f GiB)",
+	gib := float64(e.Items) * float64(e.Items) * 4 / (1 << 30)
+	return fmt.Sprintf("DenseSLIM: %d items exceeds the limit of %d (a dense %dx%d float32 matrix needs %.1f GiB)",
 		e.Items, e.Limit, e.Items, e.Items, gib)
 }
 
