@@ -9,33 +9,32 @@ import (
 	"github.com/viterin/vek/vek32"
 )
 
-// batchUsers is how many users one blocked product serves: the item block
-// is streamed once for all of them.
-const batchUsers = 8
+// batchUsers is how many users share one pass over the item factors: each
+// block of item rows is read from memory once and multiplied by all of the
+// group's query vectors while it sits in cache (Vblock·[z₁ … z_p], one
+// matVec per user), so the memory traffic per user falls by up to p.
+const batchUsers = 16
+
+// batchBlockBytes bounds the item block a batch group shares, so that it
+// stays in L1 while every user of the group reads it.
+const batchBlockBytes = 16 << 10
 
 // batchScratch is one batch worker's memory.
 type batchScratch struct {
-	zt    []float32 // stride × batchUsers, user j in column j
-	blk   []float32 // rows × batchUsers
-	col   []float32 // one user's column of blk
+	zs    []float32 // batchUsers query vectors, each padded to the stride
+	col   []float32 // one user's scores for one block
 	masks [batchUsers]bitset
 	heaps [batchUsers]topK[float32]
 	h64   topK[float64]
-}
-
-func (m *Model) batchRows() int {
-	return max(1, (vekParallelMin-1)/(m.vfStride*batchUsers))
 }
 
 func (m *Model) getBatch() *batchScratch {
 	if b, ok := m.bpool.Get().(*batchScratch); ok {
 		return b
 	}
-	rows := m.batchRows()
 	b := &batchScratch{
-		zt:  make([]float32, m.vfStride*batchUsers),
-		blk: make([]float32, rows*batchUsers),
-		col: make([]float32, rows),
+		zs:  make([]float32, m.vfStride*batchUsers),
+		col: make([]float32, max(8, min(blockRows(m.vfStride), batchBlockBytes/(4*m.vfStride)))),
 	}
 	for j := range b.masks {
 		b.masks[j] = newBitset(m.nItems)
@@ -99,8 +98,6 @@ func (m *Model) batchChunk(dst [][]Result, users []int, c, limit int) {
 	defer m.bpool.Put(b)
 	p := hi - lo
 	n, stride, k := m.nItems, m.vfStride, m.k
-	zt := b.zt[:stride*p]
-	clear(zt)
 	for j := 0; j < p; j++ {
 		dst[lo+j] = dst[lo+j][:0]
 		u := users[lo+j]
@@ -108,27 +105,22 @@ func (m *Model) batchChunk(dst [][]Result, users []int, c, limit int) {
 			b.heaps[j].reset(0)
 			continue
 		}
-		row := m.uf[u*m.ufStride : u*m.ufStride+k]
-		for f, v := range row {
-			zt[f*p+j] = v
-		}
+		z := b.zs[j*stride : (j+1)*stride]
+		copy(z, m.uf[u*m.ufStride:u*m.ufStride+k])
+		clear(z[k:])
 		b.masks[j].setValid(m.seenIdx[m.seenPtr[u]:m.seenPtr[u+1]], n)
 		b.heaps[j].reset(candidates(limit, n))
 	}
-	rows := m.batchRows()
+	rows := len(b.col)
 	for r0 := 0; r0 < n; r0 += rows {
 		r1 := min(n, r0+rows)
-		nr := r1 - r0
-		blk := b.blk[:nr*p]
-		matMulT(blk, m.vf[r0*stride:r1*stride], zt, nr, stride, p)
-		col := b.col[:nr]
+		blk := m.vf[r0*stride : r1*stride]
+		col := b.col[:r1-r0]
 		for j := 0; j < p; j++ {
 			if b.heaps[j].k == 0 {
 				continue
 			}
-			for r := range col {
-				col[r] = blk[r*p+j]
-			}
+			matVec(col, blk, b.zs[j*stride:(j+1)*stride], stride)
 			if m.bias != nil {
 				vek32.Add_Inplace(col, m.bias[r0:r1])
 			}

@@ -41,29 +41,6 @@ func matVecRef(dst, v, z []float32, stride int) {
 	}
 }
 
-// matMulT sets dst[r·p+j] = Σ_c v[r·stride+c]·zt[c·p+j]: rows×stride times
-// stride×p (zt holds the p query vectors as columns). rows·stride·p must be
-// below vekParallelMin. Reference: matMulTRef.
-func matMulT(dst, v, zt []float32, rows, stride, p int) {
-	if rows == 0 || p == 0 {
-		return
-	}
-	vek32.MatMul_Into(dst[:rows*p], v[:rows*stride], zt[:stride*p], stride)
-}
-
-// matMulTRef is the plain-Go reference of matMulT.
-func matMulTRef(dst, v, zt []float32, rows, stride, p int) {
-	for r := 0; r < rows; r++ {
-		for j := 0; j < p; j++ {
-			var s float32
-			for c := 0; c < stride; c++ {
-				s += v[r*stride+c] * zt[c*p+j]
-			}
-			dst[r*p+j] = s
-		}
-	}
-}
-
 // dot64 is Σ x[i]·y[i] accumulated in float64 in index order: the exact
 // score the reference scorer computes. len(y) ≥ len(x).
 func dot64(x, y []float32) float64 {

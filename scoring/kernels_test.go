@@ -75,25 +75,6 @@ func TestMatVecParity(t *testing.T) {
 	})
 }
 
-func TestMatMulTParity(t *testing.T) {
-	withAccel(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(5, 6))
-		for _, c := range []struct{ rows, stride, p int }{{0, 16, 3}, {1, 16, 1}, {5, 32, 8}, {97, 64, 8}, {13, 304, 3}} {
-			v := randF32(rng, c.rows*c.stride+1)[1:]
-			zt := randF32(rng, c.stride*c.p)
-			got := make([]float32, c.rows*c.p)
-			want := make([]float32, c.rows*c.p)
-			matMulT(got, v, zt, c.rows, c.stride, c.p)
-			matMulTRef(want, v, zt, c.rows, c.stride, c.p)
-			for i := range want {
-				if !closeF32(got[i], want[i], 1e-5*float64(c.stride)) {
-					t.Fatalf("%+v at %d: %g, want %g", c, i, got[i], want[i])
-				}
-			}
-		}
-	})
-}
-
 func TestAxpyParity(t *testing.T) {
 	withAccel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
