@@ -277,6 +277,9 @@ func (a *app) initialFailure(e *entry, err error) {
 	reason := loadReason(err)
 	msg := canonicalError(err)
 	e.setErr("load", msg)
+	if errors.Is(err, format.ErrNotFound) {
+		e.errKind = "missing" // no artifact_disappeared for a file that never was
+	}
 	e.m.loadFail[reasonIndex(reason)].Inc()
 	e.m.modelLoaded.Set(0)
 	if reason == "unexpected" && isFSMissing(err) {
