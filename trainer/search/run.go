@@ -193,7 +193,12 @@ func (r *runner) worker(ctx context.Context) {
 			return
 		}
 		if !ok {
-			return
+			// Every slot is taken. Other processes' RUNNING trials may
+			// still fail or go stale and free one: wait for them.
+			if !r.waitForOthers(ctx) {
+				return
+			}
+			continue
 		}
 		r.mu.Lock()
 		r.running[number] = struct{}{}
@@ -203,6 +208,36 @@ func (r *runner) worker(ctx context.Context) {
 		delete(r.running, number)
 		r.mu.Unlock()
 	}
+}
+
+// waitForOthers sleeps one poll interval and reports true if RUNNING
+// trials that this runner does not own remain in the study.
+func (r *runner) waitForOthers(ctx context.Context) bool {
+	ts, err := r.cfg.Store.Trials(ctx, r.cfg.Study)
+	if err != nil {
+		return false
+	}
+	r.mu.Lock()
+	others := 0
+	for _, t := range ts {
+		if _, mine := r.running[t.Number]; t.State == Running && !mine {
+			others++
+		}
+	}
+	r.mu.Unlock()
+	if others == 0 {
+		return false
+	}
+	poll := r.cfg.Store.HeartbeatInterval()
+	if poll <= 0 || poll > time.Second {
+		poll = time.Second
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(poll):
+	}
+	return true
 }
 
 func (r *runner) runTrial(ctx context.Context, number int, class string) {

@@ -324,7 +324,7 @@ func TestShouldPrune(t *testing.T) {
 	f(done(0.5, 0.6, 0.7, 0.8, 0.9), map[int]float64{4: 0.1}, 4, true)
 	f(done(0.5, 0.6, 0.7, 0.8, 0.9), map[int]float64{4: 0.7}, 4, false) // equal to median: keep
 	f(done(0.5, 0.6, 0.7, 0.8, 0.9, 1.0), map[int]float64{4: 0.74}, 4, true)
-	f(done(0.5, 0.6, 0.7, 0.8, 0.9, 1.0), map[int]float64{4: 0.75}, 4, false) // median 0.75 (linear)
+	f(done(0.5, 0.6, 0.7, 0.8, 0.9, 1.0), map[int]float64{4: 0.75}, 4, false)   // median 0.75 (linear)
 	f(done(0.5, 0.6, 0.7, 0.8, 0.9), map[int]float64{4: 0.1, 9: 0.1}, 9, false) // nobody reported step 9
 	// Best so far, not the latest value, is compared.
 	f(done(0.5, 0.6, 0.7, 0.8, 0.9), map[int]float64{0: 0.95, 4: 0.1}, 4, false)
