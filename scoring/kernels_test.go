@@ -110,9 +110,13 @@ func TestDotsI8Parity(t *testing.T) {
 			for i := range zq {
 				zq[i] = int8(rng.IntN(255) - 127)
 			}
+			zq16 := make([]int16, stride)
+			for i, v := range zq {
+				zq16[i] = int16(v)
+			}
 			got := make([]float32, rows)
 			want := make([]float32, rows)
-			dotsI8(got, q, zq, stride)
+			dotsI8(got, q, zq, zq16, stride)
 			dotsI8Ref(want, q, zq, stride)
 			for r := range want {
 				if got[r] != want[r] {

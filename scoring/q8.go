@@ -34,11 +34,15 @@ func (m *Model) firstPassQ8(s *scratch, z []float32, limit int) {
 	n, stride := m.nItems, m.q8Stride
 	sz := quantize(s.zq[:m.k], z[:m.k])
 	zq := s.zq[:stride]
+	zq16 := s.zq16[:stride]
+	for c, v := range zq {
+		zq16[c] = int16(v)
+	}
 	s.h32.reset(q8Candidates(limit, n))
 	for r0 := 0; r0 < n; r0 += q8Block {
 		r1 := min(n, r0+q8Block)
 		blk := s.block[:r1-r0]
-		dotsI8(blk, m.q8[r0*stride:r1*stride], zq, stride)
+		dotsI8(blk, m.q8[r0*stride:r1*stride], zq, zq16, stride)
 		for r := range blk {
 			i := r0 + r
 			v := blk[r] * m.q8Scale[i] * sz
@@ -52,9 +56,10 @@ func (m *Model) firstPassQ8(s *scratch, z []float32, limit int) {
 }
 
 // dotsI8 sets dst[r] = float32(Σ_c q[r·stride+c]·zq[c]) with int32
-// accumulation (exact). Reference: dotsI8Ref.
-func dotsI8(dst []float32, q, zq []int8, stride int) {
-	dotsI8Impl(dst, q, zq, stride)
+// accumulation (exact); zq16 is zq widened to int16 (the AVX2 kernel reads
+// it). Reference: dotsI8Ref.
+func dotsI8(dst []float32, q, zq []int8, zq16 []int16, stride int) {
+	dotsI8Impl(dst, q, zq, zq16, stride)
 }
 
 // dotsI8Ref is the plain-Go reference of dotsI8.

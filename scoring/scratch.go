@@ -8,6 +8,7 @@ type scratch struct {
 	block []float32 // first-pass scores of one block of item rows
 	z     []float32 // query vector, padded to the item-factor row stride
 	zq    []int8    // int8 query for the q8 first pass
+	zq16  []int16   // zq widened for the AVX2 kernel
 	acc32 []float32 // dense item-item first pass
 	tmp32 []float32
 	acc64 []float64 // sparse item-item scores
@@ -34,6 +35,7 @@ func (m *Model) getScratch() *scratch {
 		s.fq = make([]float64, m.k)
 		if m.useQ8 {
 			s.zq = make([]int8, m.q8Stride)
+			s.zq16 = make([]int16, m.q8Stride)
 			s.block = make([]float32, q8Block)
 		}
 	case KindDenseItem:
