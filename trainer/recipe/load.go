@@ -110,7 +110,7 @@ func Parse(file string, data []byte, opt Options) (*Recipe, error) {
 		}
 		return nil, wrap([]*Error{e})
 	}
-	if err := checkAliases(file, root, 0); err != nil {
+	if err := checkAliases(file, root); err != nil {
 		return nil, wrap([]*Error{err})
 	}
 
@@ -192,22 +192,34 @@ func Parse(file string, data []byte, opt Options) (*Recipe, error) {
 	return r, nil
 }
 
-// checkAliases refuses alias bombs: aliases are allowed only a few levels deep.
-func checkAliases(file string, n *yaml.Node, depth int) *Error {
-	if n == nil {
-		return nil
-	}
-	if n.Kind == yaml.AliasNode {
-		depth++
-		if depth > 4 {
-			return &Error{File: file, Line: n.Line, Col: n.Column, Category: CatParse, Msg: "YAML parse failed: aliases nested too deeply"}
+// maxExpandedNodes bounds the YAML tree size with aliases followed, so
+// alias bombs cannot make decoding exponential.
+const maxExpandedNodes = 100_000
+
+// checkAliases refuses trees that alias expansion makes too large.
+func checkAliases(file string, root *yaml.Node) *Error {
+	budget := maxExpandedNodes
+	var walk func(n *yaml.Node, depth int) bool
+	walk = func(n *yaml.Node, depth int) bool {
+		if n == nil {
+			return true
 		}
-		return checkAliases(file, n.Alias, depth)
-	}
-	for _, c := range n.Content {
-		if e := checkAliases(file, c, depth); e != nil {
-			return e
+		budget--
+		if budget < 0 || depth > 100 {
+			return false
 		}
+		if n.Kind == yaml.AliasNode {
+			return walk(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			if !walk(c, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	if !walk(root, 0) {
+		return &Error{File: file, Line: root.Line, Col: root.Column, Category: CatParse, Msg: "YAML parse failed: document too large or too deeply nested once aliases are expanded"}
 	}
 	return nil
 }
