@@ -11,8 +11,7 @@ import (
 // DefaultMaxDenseItems is the item count above which DenseSLIM refuses to
 // fit unless MaxItems says otherwise. The fit works in one dense I×I float32
 // matrix (Gram, inverted in place, then turned into the weights in place),
-// so 30,000 items need 3.35 GiB during the fit, and the artifact as much
-// again when it is written.
+// so 30,000 items need 3.35 GiB during the fit.
 const DefaultMaxDenseItems = 30000
 
 // DenseSLIM is EASE (DenseSLIMRecommender, algorithms.md §2.5):

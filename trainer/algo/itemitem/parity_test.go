@@ -22,6 +22,9 @@ func loadMovieLens(t *testing.T) (train, test *sparse.CSR) {
 	if testing.Short() {
 		t.Skip("parity fits real MovieLens data; skipped with -short")
 	}
+	if raceEnabled {
+		t.Skip("parity fits real MovieLens data; run without -race")
+	}
 	dir, ok := eval.MovieLensSplitDir()
 	if !ok {
 		t.Skipf("MovieLens split not found at %s relative to the repository root", eval.MovieLensSplitRel)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package itemitem
+
+const raceEnabled = false
