@@ -100,10 +100,7 @@ func LoadDir(dir string, opt Options, strict bool) ([]*Recipe, []Problem, error)
 			if p.Category == CatSecurity {
 				p.Kind = KindSecurity
 			}
-			p.Msg = "YAML parse failed: " + lerr.Error()
-			if pe := Problems(lerr); len(pe) == 1 && strings.HasPrefix(pe[0].Msg, "YAML parse failed: ") {
-				p.Msg = lerr.Error()
-			}
+			p.Msg = "YAML parse failed: " + strings.Replace(lerr.Error(), "YAML parse failed: ", "", 1)
 			pending = append(pending, p)
 			logProblem(p)
 			continue
