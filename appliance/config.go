@@ -31,6 +31,7 @@ type RecipeProblem struct {
 	Security  bool   // a path-policy (security category) error
 	Duplicate bool   // a later file reusing Name
 	Name      string // the recipe name when known (duplicates)
+	Msg       string // the stub's error text; "" means "YAML parse failed: " + Err
 }
 
 // RecipeLoader loads every direct *.yaml child of dir leniently

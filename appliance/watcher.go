@@ -195,7 +195,9 @@ func (a *app) applyScan(infos []RecipeInfo, problems []RecipeProblem, initial bo
 	}
 	for _, p := range problems {
 		msg := "YAML parse failed: " + p.Err.Error()
-		if p.Duplicate {
+		if p.Msg != "" {
+			msg = p.Msg
+		} else if p.Duplicate {
 			msg = "duplicate recipe name: " + p.Name
 		}
 		if initial {
