@@ -19,7 +19,7 @@ func TestLoadDir(t *testing.T) {
 	outside := t.TempDir()
 	write(t, filepath.Join(dir, "a.yaml"), "name: news\n"+dirRecipe)
 	write(t, filepath.Join(dir, "b.yaml"), "name: news\n"+dirRecipe) // duplicate name
-	write(t, filepath.Join(dir, "c.yaml"), "name: [broken\n")       // parse error
+	write(t, filepath.Join(dir, "c.yaml"), "name: [broken\n")        // parse error
 	write(t, filepath.Join(dir, "d.yaml"), "name: d\n"+strings.Replace(dirRecipe, "path: d.csv", "path: 'a::b'", 1))
 	write(t, filepath.Join(dir, "e.yml"), "not: loaded\n")
 	write(t, filepath.Join(dir, "news.yaml"), "name: [broken\n") // stub would be "news": collides with the good recipe
