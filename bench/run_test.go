@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -332,5 +333,43 @@ func TestRunCancelReturnsPromptly(t *testing.T) {
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("cancelled run took %v", el)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the progress goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestProgressLine(t *testing.T) {
+	url := slowServer(t, 2*time.Millisecond)
+	var out syncBuffer
+	_, err := Run(context.Background(), Config{
+		Target: Target{URL: url}, Connections: 2, Rate: 1000, Duration: 400 * time.Millisecond,
+		Progress: &out, ProgressEvery: 100 * time.Millisecond,
+		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if n := strings.Count(s, "req/s"); n < 2 {
+		t.Fatalf("%d progress updates in %q", n, s)
+	}
+	if !strings.Contains(s, "backlog") || !strings.HasSuffix(s, "\r\033[K") {
+		t.Fatalf("open-loop progress should show the backlog and clear itself at the end: %q", s)
 	}
 }
