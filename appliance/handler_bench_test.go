@@ -1,0 +1,173 @@
+package appliance
+
+// Handler benchmarks: the full fasthttp handler (host check, request id,
+// auth with the scrypt digest, JSON parse, model lookup, scoring, JSON
+// write) on an in-memory RequestCtx, no network.
+//
+//	go test -run '^$' -bench 'Handler' -benchtime 2000x -benchmem ./appliance/
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"path/filepath"
+	"testing"
+
+	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/scoring"
+	"github.com/recotem/recotem/tools/apikey"
+	"github.com/valyala/fasthttp"
+)
+
+// benchShape mirrors MovieLens latest-small with a k=64 IALS model.
+const (
+	benchUsers = 671
+	benchItems = 9066
+	benchK     = 64
+)
+
+func factorArtifact(tb testing.TB, path string, key format.Key) {
+	tb.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	users := make([]string, benchUsers)
+	for i := range users {
+		users[i] = fmt.Sprintf("u%05d", i)
+	}
+	items := make([]string, benchItems)
+	for i := range items {
+		items[i] = fmt.Sprintf("i%05d", i)
+	}
+	uf := make([]float32, benchUsers*benchK)
+	vf := make([]float32, benchItems*benchK)
+	for i := range uf {
+		uf[i] = rng.Float32() - 0.5
+	}
+	for i := range vf {
+		vf[i] = rng.Float32() - 0.5
+	}
+	ptr := []int64{0}
+	var ind []int32
+	for u := 0; u < benchUsers; u++ {
+		for i := 0; i < benchItems; i += 1 + rng.IntN(120) {
+			ind = append(ind, int32(i))
+		}
+		ptr = append(ptr, int64(len(ind)))
+	}
+	b := format.NewBuilder()
+	b.Strings("user_ids", users)
+	b.Strings("item_ids", items)
+	b.CSR("seen", ptr, ind, benchItems, nil)
+	b.Matrix32("user_factors", benchUsers, benchK, uf)
+	b.Matrix32("item_factors", benchItems, benchK, vf)
+	fields := map[string]any{
+		"model":      scoring.Header{Kind: scoring.KindFactor, NUsers: benchUsers, NItems: benchItems, K: benchK, FoldIn: &scoring.FoldIn{Method: "projection"}},
+		"trained_at": "2026-01-01T00:00:00Z", "best_class": "IALSRecommender",
+	}
+	if _, err := format.WriteArtifact(path, "always_overwrite", key, fields, b); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+type benchEnv struct {
+	a     *app
+	plain string
+}
+
+func newBenchEnv(tb testing.TB) *benchEnv {
+	tb.Helper()
+	dir := tb.TempDir()
+	key := format.Key{ID: "k1", Secret: bytes.Repeat([]byte{3}, 32)}
+	ring, _ := format.NewKeyRing(key)
+	path := filepath.Join(dir, "ml.recotem")
+	factorArtifact(tb, path, key)
+	plain := apikey.Generate()
+	a, _ := newApp(Config{RecipesDir: dir, Loader: yamlLoader{}, KeyRing: ring, MetricsEnabled: true,
+		APIKeys: []apikey.Key{{Kid: "c", Digest: apikey.Digest([]byte(plain))}}})
+	if _, err := a.configure(); err != nil {
+		tb.Fatal(err)
+	}
+	a.reg = newRegistry()
+	a.met = newMetricSet(func() float64 { return float64(a.reg.activeCount()) })
+	e := &entry{name: "ml", info: RecipeInfo{Name: "ml", OutputPath: path}, m: a.met.forRecipe("ml")}
+	l, err := a.loadModel(e)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a.publish(e, l)
+	a.reg.put(e)
+	tb.Cleanup(func() {
+		if old := e.cur.Swap(nil); old != nil {
+			old.release()
+		}
+	})
+	return &benchEnv{a: a, plain: plain}
+}
+
+// ctx builds a reusable request.
+func (b *benchEnv) ctx(path, body string) *fasthttp.RequestCtx {
+	var req fasthttp.Request
+	req.Header.SetMethod("POST")
+	req.SetRequestURI(path)
+	req.Header.SetHost("127.0.0.1:8080")
+	req.Header.Set("X-API-Key", b.plain)
+	req.Header.SetContentType("application/json")
+	req.SetBodyString(body)
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5555}, nil)
+	return ctx
+}
+
+func (b *benchEnv) serve(tb testing.TB, ctx *fasthttp.RequestCtx, want int) {
+	ctx.Response.Reset()
+	b.a.handle(ctx)
+	if ctx.Response.StatusCode() != want {
+		tb.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}
+
+func benchHandler(b *testing.B, path, body string) {
+	env := newBenchEnv(b)
+	ctx := env.ctx(path, body)
+	env.serve(b, ctx, 200)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		env.serve(b, ctx, 200)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs/req")
+}
+
+func BenchmarkHandlerPredict(b *testing.B) {
+	benchHandler(b, "/predict/ml", `{"user_id":"u00042","cutoff":10}`)
+}
+
+func BenchmarkHandlerRecommend(b *testing.B) {
+	benchHandler(b, "/v1/recipes/ml:recommend", `{"user_id":"u00042","limit":10,"exclude_items":["i00001","i00002"]}`)
+}
+
+func BenchmarkHandlerRelated(b *testing.B) {
+	benchHandler(b, "/v1/recipes/ml:recommend-related", `{"seed_items":["i00001","i00100"],"limit":10}`)
+}
+
+// BenchmarkHandlerBare is the floor: a handler returning a fixed body.
+func BenchmarkHandlerBare(b *testing.B) {
+	env := newBenchEnv(b)
+	ctx := env.ctx("/bare", `{}`)
+	body := []byte(`{"items":[]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Response.Reset()
+		ctx.SetContentType("application/json")
+		ctx.SetBody(body)
+	}
+}
+
+// BenchmarkAPIDigest is the per-request cost of the scrypt key check.
+func BenchmarkAPIDigest(b *testing.B) {
+	k := []byte(apikey.Generate())
+	b.ReportAllocs()
+	for b.Loop() {
+		apiDigest(k)
+	}
+}
