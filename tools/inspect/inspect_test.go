@@ -275,3 +275,27 @@ func TestGoldenVectorHex(t *testing.T) {
 	}
 	golden(t, "vector.golden", out)
 }
+
+// TestDocsHexDumpsCurrent: docs/format.md shows the dumps this tool prints
+// (the golden files), so the documentation cannot drift from the bytes.
+func TestDocsHexDumpsCurrent(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "format.md"))
+	if err != nil {
+		t.Fatalf("docs/format.md: %v", err)
+	}
+	vec, err := os.ReadFile(filepath.Join("testdata", "vector.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, vec) {
+		t.Fatal("docs/format.md does not contain testdata/vector.golden verbatim")
+	}
+	tinyG, err := os.ReadFile(filepath.Join("testdata", "tiny.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(tinyG, []byte("payload: layout_version"))
+	if i < 0 || !bytes.Contains(doc, tinyG[i:]) {
+		t.Fatal("docs/format.md does not contain the section table and hex dump of testdata/tiny.golden")
+	}
+}
