@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -240,6 +242,16 @@ func (h *harness) artifactKey(name string, m testModel, key format.Key) string {
 		h.t.Fatal(err)
 	}
 	return "sha256:" + res.SHA256
+}
+
+// writeArtifactTo writes an always_overwrite artifact at path.
+func writeArtifactTo(path string, h *harness, fields map[string]any, b *format.Builder) (format.WriteResult, error) {
+	return format.WriteArtifact(path, "always_overwrite", h.key, fields, b)
+}
+
+func versionOf(data []byte) string {
+	s := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(s[:])
 }
 
 func (h *harness) start() {
