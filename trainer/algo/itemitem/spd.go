@@ -26,17 +26,17 @@ func dot(x, y []float32) float32 {
 	return vek32.Dot(x, y)
 }
 
-// tileDot adds to acc[(r-r0)*(c1-c0)+(c-c0)] the dot products of rows r in
+// tileDot adds to acc[(r-r0)*ldacc+(c-c0)] the dot products of rows r in
 // [r0,r1) and c in [c0,c1) of the n×n matrix a over columns [k0,k1), each
 // pair starting no earlier than column r when fromRow is set. The k range is
 // sliced by spdKC so that the rows of a tile are reused from cache; inside a
 // slice, groups of 3 rows × 4 columns go through the register-blocked
 // dot3x4 kernel and the remainders through dot.
-func tileDot(a []float32, n, r0, r1, c0, c1, k0, k1 int, fromRow bool, acc []float32) {
-	w := c1 - c0
+func tileDot(a []float32, n, r0, r1, c0, c1, k0, k1 int, fromRow bool, acc []float32, ldacc int) {
+	w := ldacc
 	single := func(r, lo, ke int) {
 		ar := a[r*n+lo : r*n+ke]
-		out := acc[(r-r0)*w : (r-r0)*w+w]
+		out := acc[(r-r0)*w : (r-r0)*w+c1-c0]
 		for c := c0; c < c1; c++ {
 			out[c-c0] += dot(ar, a[c*n+lo:c*n+ke])
 		}
@@ -126,7 +126,7 @@ func choleskyLower(ctx context.Context, a []float32, n int) error {
 		bw := j1 - j0
 		acc = acc[:bw*bw]
 		clear(acc)
-		tileDot(a, n, j0, j1, j0, j1, 0, j0, false, acc)
+		tileDot(a, n, j0, j1, j0, j1, 0, j0, false, acc, bw)
 		for i := j0; i < j1; i++ {
 			for j := j0; j <= i; j++ {
 				a[i*n+j] -= acc[(i-j0)*bw+(j-j0)]
@@ -149,22 +149,77 @@ func choleskyLower(ctx context.Context, a []float32, n int) error {
 		}
 		_, err := forChunks(ctx, n-j1, spdRowTile, func(_, lo, hi int) {
 			r0, r1 := j1+lo, j1+hi
-			buf := make([]float32, (r1-r0)*(j1-j0))
-			tileDot(a, n, r0, r1, j0, j1, 0, j0, false, buf)
 			w := j1 - j0
+			buf := make([]float32, (r1-r0)*w)
+			tileDot(a, n, r0, r1, j0, j1, 0, j0, false, buf, w)
 			for i := r0; i < r1; i++ {
-				row := a[i*n : i*n+n]
-				for j := j0; j < j1; j++ {
-					v := row[j] - buf[(i-r0)*w+(j-j0)]
-					row[j] = (v - dot(row[j0:j], a[j*n+j0:j*n+j])) / a[j*n+j]
+				row := a[i*n+j0 : i*n+j1]
+				for j, v := range buf[(i-r0)*w : (i-r0)*w+w] {
+					row[j] -= v
 				}
 			}
+			panelSolve(a, n, r0, r1, j0, j1, buf)
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// solveLeaf is the block width below which the triangular solves inside a
+// block use plain dots instead of splitting in halves.
+const solveLeaf = 12
+
+// panelSolve finishes rows [r0,r1) of the Cholesky panel for block columns
+// [j0,j1): row_j ← (row_j − Σ_{p∈[j0,j)} row_p·L_jp)/L_jj, in order of j.
+// It splits the columns in halves so that the bulk of the work is one
+// tileDot; buf holds at least (r1−r0)·(j1−j0) floats of scratch.
+func panelSolve(a []float32, n, r0, r1, j0, j1 int, buf []float32) {
+	if j1-j0 <= solveLeaf {
+		for i := r0; i < r1; i++ {
+			row := a[i*n : i*n+n]
+			for j := j0; j < j1; j++ {
+				row[j] = (row[j] - dot(row[j0:j], a[j*n+j0:j*n+j])) / a[j*n+j]
+			}
+		}
+		return
+	}
+	jm := j0 + (j1-j0)/2
+	panelSolve(a, n, r0, r1, j0, jm, buf)
+	w := j1 - jm
+	part := buf[:(r1-r0)*w]
+	clear(part)
+	tileDot(a, n, r0, r1, jm, j1, j0, jm, false, part, w)
+	for i := r0; i < r1; i++ {
+		row := a[i*n+jm : i*n+j1]
+		for j, v := range part[(i-r0)*w : (i-r0)*w+w] {
+			row[j] -= v
+		}
+	}
+	panelSolve(a, n, r0, r1, jm, j1, buf)
+}
+
+// mtSolve finishes columns [c0,c1) of the Mt tile rows [ja,jb) × columns
+// [i0,i1): acc[(j−ja)·w+(i−i0)] holds Σ Mt_jp·L_ip over p < c0, and the
+// rest of the sum runs over p ∈ [max(j,c0), i). Halves are split so the
+// bulk of the work is one tileDot.
+func mtSolve(a []float32, n, ja, jb, i0, c0, c1 int, ld, acc []float32, w int) {
+	if c1-c0 <= solveLeaf {
+		for i := c0; i < c1; i++ {
+			li := a[i*n : i*n+i]
+			for j := ja; j < min(jb, i); j++ {
+				lo := max(j, c0)
+				s := acc[(j-ja)*w+(i-i0)] + dot(li[lo:i], a[j*n+lo:j*n+i])
+				a[j*n+i] = -s / ld[i]
+			}
+		}
+		return
+	}
+	cm := c0 + (c1-c0)/2
+	mtSolve(a, n, ja, jb, i0, c0, cm, ld, acc, w)
+	tileDot(a, n, ja, jb, cm, c1, c0, cm, true, acc[cm-i0:], w)
+	mtSolve(a, n, ja, jb, i0, cm, c1, ld, acc, w)
 }
 
 // invTransposeUpper writes Mt = L⁻ᵀ into the strict upper triangle of a
@@ -183,15 +238,8 @@ func invTransposeUpper(ctx context.Context, a []float32, n int, ld []float32) er
 			acc = acc[:g*w]
 			clear(acc)
 			// Σ_{p=j}^{i0−1} Mt_jp·L_ip for every (j, i) of the tile.
-			tileDot(a, n, ja, jb, i0, i1, ja, i0, true, acc)
-			for i := i0; i < i1; i++ {
-				li := a[i*n : i*n+i]
-				for j := ja; j < min(jb, i); j++ {
-					lo := max(j, i0)
-					s := acc[(j-ja)*w+(i-i0)] + dot(li[lo:i], a[j*n+lo:j*n+i])
-					a[j*n+i] = -s / ld[i]
-				}
-			}
+			tileDot(a, n, ja, jb, i0, i1, ja, i0, true, acc, w)
+			mtSolve(a, n, ja, jb, i0, i0, i1, ld, acc, w)
 		}
 	})
 	return err
@@ -213,7 +261,7 @@ func gramUpperRows(ctx context.Context, a []float32, n int) error {
 			w := jb - ja
 			acc = acc[:g*w]
 			clear(acc)
-			tileDot(a, n, ia, ib, ja, jb, ia, n, true, acc)
+			tileDot(a, n, ia, ib, ja, jb, ia, n, true, acc, w)
 			for i := ia; i < ib; i++ {
 				for j := ja; j < min(jb, i+1); j++ {
 					v := acc[(i-ia)*w+(j-ja)]
