@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 )
@@ -69,4 +70,28 @@ func BenchmarkHistogramRecord(b *testing.B) {
 	if h.Count() == 0 {
 		b.Fatal("nothing recorded")
 	}
+}
+
+// BenchmarkOpenLoopSendLag runs the open loop at 2000 requests/s over the
+// null transport and reports how late requests left after their scheduled
+// start (the pacer's precision; the server adds nothing here). One op is one
+// request, so the run lasts b.N/2000 seconds:
+//
+//	go test -run '^$' -bench OpenLoopSendLag -benchtime 4000x ./bench/
+func BenchmarkOpenLoopSendLag(b *testing.B) {
+	r, _, _ := hotLoopRunner(b, Target{URL: "http://127.0.0.1:8080"})
+	r.targets[0].client.Transport = nullTransport{}
+	r.cfg.Rate = 2000
+	r.cfg.Requests = int64(b.N)
+	r.cfg.Duration = 0
+	b.ResetTimer()
+	res := r.run(context.Background())
+	b.StopTimer()
+	lag := res.Targets[0].SendLag
+	if lag.Count() != uint64(b.N) {
+		b.Fatalf("%d of %d requests sent", lag.Count(), b.N)
+	}
+	b.ReportMetric(float64(lag.Quantile(0.5))/1e3, "lag-p50-µs")
+	b.ReportMetric(float64(lag.Quantile(0.99))/1e3, "lag-p99-µs")
+	b.ReportMetric(res.CPU.Share()*100, "cpu-%")
 }

@@ -27,6 +27,11 @@ type TargetReport struct {
 	ErrorsByStatus    map[string]uint64 `json:"errors_by_status"`
 	ErrorsByTransport map[string]uint64 `json:"errors_by_transport"`
 	Unsent            uint64            `json:"unsent"`
+	// Open loop: how late requests left after their scheduled start (waiting
+	// for a free connection, or the generator's timer). Large values with
+	// few connections mean the backlog queued in the client.
+	SendLagP50ms float64 `json:"send_lag_p50_ms,omitempty"`
+	SendLagP99ms float64 `json:"send_lag_p99_ms,omitempty"`
 }
 
 // Report is the summary of a run; MarshalJSON-ready (the `--json` output).
@@ -61,6 +66,10 @@ func targetReport(t TargetResult) TargetReport {
 		ErrorsByStatus:    map[string]uint64{},
 		ErrorsByTransport: map[string]uint64{},
 		Unsent:            t.Unsent,
+	}
+	if t.SendLag != nil && t.SendLag.Count() > 0 {
+		tr.SendLagP50ms = ms(t.SendLag.Quantile(0.5))
+		tr.SendLagP99ms = ms(t.SendLag.Quantile(0.99))
 	}
 	if s := t.Elapsed.Seconds(); s > 0 {
 		tr.Throughput = float64(t.Responses) / s
@@ -173,6 +182,8 @@ func (rep Report) WriteText(w io.Writer) error {
 	}
 	if rep.Mode == "open" {
 		row("unsent", func(c *TargetReport) string { return strconv.FormatUint(c.Unsent, 10) }, "")
+		row("send lag p50 (ms)", func(c *TargetReport) string { return fl(c.SendLagP50ms) }, "")
+		row("send lag p99 (ms)", func(c *TargetReport) string { return fl(c.SendLagP99ms) }, "")
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -78,6 +78,7 @@ type TargetResult struct {
 	Name      string
 	Elapsed   time.Duration // time the target carried the load (its compare slices)
 	Latency   *Histogram    // ns; every request that got an HTTP response, plus open-loop Unsent ones
+	SendLag   *Histogram    // ns; open loop: how late each request was sent after its scheduled start
 	Responses uint64        // HTTP responses of any status
 	Status    map[int]uint64
 	Transport map[string]uint64 // requests that got no response, by cause
@@ -136,7 +137,8 @@ const maxStatus = 600
 
 // tstats is one worker's statistics for one target.
 type tstats struct {
-	hist      Histogram
+	hist      Histogram         // latency: from the scheduled start (open) or the send (closed)
+	lag       Histogram         // open loop: send time − scheduled start
 	status    [maxStatus]uint64 // index 0: out-of-range codes
 	transport [numTransport]uint64
 	responses uint64
@@ -175,6 +177,9 @@ type phase struct {
 	ticket   atomic.Int64
 	stop     atomic.Bool // no more sends
 	cancel   atomic.Bool // ctx cancelled: leave at once, count nothing more
+
+	due       chan int64    // open loop: tickets handed out by pace
+	cancelled chan struct{} // closed when ctx is cancelled
 }
 
 func (p *phase) now() int64 { return int64(time.Since(p.start)) }
@@ -347,9 +352,10 @@ func (r *runner) setupTarget(t *tgt) {
 // phase runs the load until dur or budget, whichever first, and returns
 // its wall time. measured selects the compare slicing and the progress line.
 func (r *runner) phase(ctx context.Context, dur time.Duration, budget int64, measured bool) time.Duration {
-	p := &phase{open: r.cfg.Rate > 0, durNs: int64(dur), budget: budget}
+	p := &phase{open: r.cfg.Rate > 0, durNs: int64(dur), budget: budget, cancelled: make(chan struct{})}
 	if p.open {
 		p.interval = 1e9 / r.cfg.Rate
+		p.due = make(chan int64, len(r.workers))
 	}
 	if len(r.targets) > 1 {
 		p.slice = int64(r.cfg.CompareSlice)
@@ -370,6 +376,7 @@ func (r *runner) phase(ctx context.Context, dur time.Duration, budget int64, mea
 		case <-ctx.Done():
 			p.cancel.Store(true)
 			p.stop.Store(true)
+			close(p.cancelled)
 		case <-finished:
 		}
 	}()
@@ -379,6 +386,9 @@ func (r *runner) phase(ctx context.Context, dur time.Duration, budget int64, mea
 		go r.progress(p, finished, progressDone)
 	}
 
+	if p.open {
+		go r.pace(p)
+	}
 	var wg sync.WaitGroup
 	for _, w := range r.workers {
 		wg.Add(1)
@@ -416,9 +426,16 @@ func (r *runner) closedLoop(p *phase, w *worker) {
 	}
 }
 
-func (r *runner) openLoop(p *phase, w *worker) {
-	for {
-		k := p.ticket.Add(1) - 1
+// pace is the open loop's clock: it hands out ticket k at its scheduled
+// start k/Rate on p.due, to whichever worker is free. One goroutine keeps the
+// schedule with a precise sleep (sleepUntil), so workers never sleep on
+// Go's millisecond-grained idle timers and the measured lateness is the
+// server's, not the generator's. If every worker is busy the send blocks:
+// the backlog waits here, and its wait counts in each request's latency.
+func (r *runner) pace(p *phase) {
+	defer close(p.due)
+	precisePacer()
+	for k := int64(0); ; k++ {
 		if p.budget > 0 && k >= p.budget {
 			return
 		}
@@ -426,17 +443,28 @@ func (r *runner) openLoop(p *phase, w *worker) {
 		if p.durNs > 0 && sched >= p.durNs {
 			return
 		}
-		ti := p.targetAt(sched)
 		for !p.stop.Load() {
 			d := sched - p.now()
 			if d <= 0 {
 				break
 			}
-			time.Sleep(min(time.Duration(d), 50*time.Millisecond))
+			sleepFor(time.Duration(min(d, int64(50*time.Millisecond))))
 		}
+		select {
+		case p.due <- k:
+		case <-p.cancelled:
+			return
+		}
+	}
+}
+
+func (r *runner) openLoop(p *phase, w *worker) {
+	for k := range p.due {
 		if p.cancel.Load() {
 			return
 		}
+		sched := int64(float64(k) * p.interval)
+		ti := p.targetAt(sched)
 		if p.stop.Load() {
 			// Due but never sent: its latency is at least the wait so far.
 			st := &w.st[ti]
@@ -458,9 +486,12 @@ func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
 	w.buf = r.wl.appendBody(w.buf[:0], &w.r, e)
 	w.req.SetRequestURIBytes(t.uris[route])
 	w.req.SetBody(w.buf)
+	sent := p.now()
 	start := sched
 	if start < 0 {
-		start = p.now()
+		start = sent
+	} else {
+		w.st[ti].lag.Record(sent - sched)
 	}
 	err := t.client.Do(&w.req, &w.resp)
 	end := p.now()
@@ -525,7 +556,7 @@ func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
 		res.Mode = "open"
 	}
 	for ti, t := range r.targets {
-		tr := TargetResult{Name: t.ep.name, Latency: new(Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
+		tr := TargetResult{Name: t.ep.name, Latency: new(Histogram), SendLag: new(Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
 		tr.Elapsed = elapsed
 		if len(r.targets) > 1 {
 			tr.Elapsed = time.Duration(sliceTime(int64(elapsed), int64(r.cfg.CompareSlice), ti))
@@ -533,6 +564,7 @@ func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
 		for _, w := range r.workers {
 			st := &w.st[ti]
 			tr.Latency.Merge(&st.hist)
+			tr.SendLag.Merge(&st.lag)
 			tr.Responses += st.responses
 			tr.Unsent += st.unsent
 			for code, n := range st.status {
