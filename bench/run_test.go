@@ -251,7 +251,7 @@ func TestOpenLoopShowsBacklogClosedLoopHidesIt(t *testing.T) {
 	if long.P99ms < 1.5*short.P99ms {
 		t.Fatalf("open-loop p99 did not grow with the backlog: %.1fms (0.5s) vs %.1fms (1s)", short.P99ms, long.P99ms)
 	}
-	if long.P99ms < 5*closed.P99ms {
+	if long.P99ms < 2*closed.P99ms {
 		t.Fatalf("open-loop p99 %.1fms vs closed %.1fms: the backlog should dominate", long.P99ms, closed.P99ms)
 	}
 }
