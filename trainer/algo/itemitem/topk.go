@@ -1,9 +1,6 @@
 package itemitem
 
-import (
-	"container/heap"
-	"slices"
-)
+import "slices"
 
 // entry is one candidate (index, value) of a similarity row or column.
 type entry struct {
@@ -17,37 +14,58 @@ func better(a, b entry) bool {
 	return a.val > b.val || (a.val == b.val && a.idx < b.idx)
 }
 
-// worstHeap is a min-heap under better: its root is the worst kept entry.
-type worstHeap []entry
-
-func (h worstHeap) Len() int           { return len(h) }
-func (h worstHeap) Less(i, j int) bool { return better(h[j], h[i]) }
-func (h worstHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *worstHeap) Push(x any)        { *h = append(*h, x.(entry)) }
-func (h *worstHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
 // selectTopK keeps the k best entries of cand (larger value, then smaller
 // index) and returns them sorted by ascending index, reusing cand's storage.
-// k <= 0 keeps everything.
+// k <= 0 keeps everything. better is a strict total order (indices are
+// unique), so the kept set does not depend on the selection algorithm.
 func selectTopK(cand []entry, k int) []entry {
 	if k > 0 && len(cand) > k {
-		h := worstHeap(cand[:k])
-		heap.Init(&h)
-		for _, e := range cand[k:] {
-			if better(e, h[0]) {
-				h[0] = e
-				heap.Fix(&h, 0)
-			}
-		}
+		partitionBest(cand, k)
 		cand = cand[:k]
 	}
 	slices.SortFunc(cand, func(a, b entry) int { return int(a.idx) - int(b.idx) })
 	return cand
+}
+
+// partitionBest reorders c so that c[:k] holds its k best entries, in
+// expected O(len(c)) time (quickselect, median-of-three pivots).
+func partitionBest(c []entry, k int) {
+	lo, hi := 0, len(c)-1
+	for hi > lo {
+		mid := lo + (hi-lo)/2
+		if better(c[mid], c[lo]) {
+			c[mid], c[lo] = c[lo], c[mid]
+		}
+		if better(c[hi], c[lo]) {
+			c[hi], c[lo] = c[lo], c[hi]
+		}
+		if better(c[hi], c[mid]) {
+			c[hi], c[mid] = c[mid], c[hi]
+		}
+		pivot := c[mid]
+		i, j := lo, hi
+		for i <= j {
+			for better(c[i], pivot) {
+				i++
+			}
+			for better(pivot, c[j]) {
+				j--
+			}
+			if i <= j {
+				c[i], c[j] = c[j], c[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k-1 <= j:
+			hi = j
+		case k-1 >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }
 
 // accumulator is a dense float64 row of length n plus the list of touched
