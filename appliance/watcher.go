@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/recotem/recotem/format"
@@ -70,11 +71,11 @@ func (a *app) safeTick(interval time.Duration) {
 }
 
 // tickHook lets tests inject a failing tick.
-var tickHook func()
+var tickHook atomic.Pointer[func()]
 
 func (a *app) tick(interval time.Duration) {
-	if tickHook != nil {
-		tickHook()
+	if f := tickHook.Load(); f != nil {
+		(*f)()
 	}
 	a.rescan()
 	a.poll(interval)
