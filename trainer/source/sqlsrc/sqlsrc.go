@@ -177,7 +177,10 @@ func (s *Source) open(ctx context.Context, cfg config, readOnly bool) (*session,
 	}
 	switch d.dialect {
 	case Postgres:
-		ss.tx, err = ss.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		// Session default too, so nothing after an early COMMIT can write.
+		if _, err = ss.db.ExecContext(ctx, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"); err == nil {
+			ss.tx, err = ss.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		}
 		if err == nil {
 			_, err = ss.tx.ExecContext(ctx, "SET LOCAL statement_timeout = "+strconv.FormatInt(stmtMS, 10))
 		}
@@ -190,6 +193,11 @@ func (s *Source) open(ctx context.Context, cfg config, readOnly bool) (*session,
 			} else {
 				_, err = ss.db.ExecContext(ctx, "SET SESSION max_execution_time = "+strconv.FormatInt(stmtMS, 10))
 			}
+		}
+		// Session default too: DDL commits the transaction implicitly and
+		// would otherwise run outside it.
+		if err == nil {
+			_, err = ss.db.ExecContext(ctx, "SET SESSION TRANSACTION READ ONLY")
 		}
 		if err == nil {
 			ss.tx, err = ss.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
