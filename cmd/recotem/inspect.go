@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/recotem/recotem/tools/envconfig"
+	"github.com/recotem/recotem/tools/fetch"
 	"github.com/recotem/recotem/tools/inspect"
 	"github.com/recotem/recotem/tools/logx"
 )
@@ -19,7 +21,8 @@ func init() { commands["inspect"] = runInspect }
 
 const inspectUsage = `Usage: recotem inspect ARTIFACT [--dev-allow-unsigned] [--sections] [--hex]
 
-Verify a format-1 artifact (a local path, a pointer file, or a file:// URI)
+Verify a format-1 artifact (a local path, a pointer file, a file:// URI or an
+http(s):// URL fetched under the RECOTEM_HTTP_* guard)
 with RECOTEM_SIGNING_KEYS and print "HMAC: OK  (kid='<kid>')" followed by
 its header JSON. The payload is never interpreted.
 
@@ -79,6 +82,17 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		Hex:              *hexDump,
 		HexPayload:       *hexBytes,
 		Logger:           logger,
+		Fetch: func(u string, w io.Writer) error {
+			f := &fetch.Fetcher{
+				AllowPrivate: cfg.HTTPAllowPrivate,
+				Timeout:      cfg.HTTPTimeout,
+				MaxBytes:     cfg.MaxArtifactBytes + 1,
+				Prefix:       "artifact",
+				Logger:       logger,
+			}
+			_, err := f.Fetch(context.Background(), u, "", w)
+			return err
+		},
 	}, stdout)
 	if err != nil {
 		var ie *inspect.Error

@@ -12,6 +12,6 @@
 // a ConfigError naming the artifact's kid and both remedies; malformed → a
 // ConfigError); then kid, HMAC and header JSON.
 //
-// Run returns an *Error carrying the exit code (5 ArtifactError, 8
-// ConfigError) and the one plain stderr line of §1.1.
+// Run returns an *Error carrying the exit code (5 ArtifactError, 7 a failed
+// http(s) download, 8 ConfigError) and the one plain stderr line of §1.1.
 package inspect

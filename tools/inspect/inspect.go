@@ -21,13 +21,14 @@ import (
 const (
 	ExitOK       = 0
 	ExitArtifact = 5
+	ExitFetch    = 7 // HttpFetchError: an http(s) download failed or was refused
 	ExitConfig   = 8
 )
 
 // Options configure one inspection. Environment values arrive here from
 // cmd/recotem (libraries never read the environment).
 type Options struct {
-	Path             string // local path, or file:// URI
+	Path             string // local path, file:// URI, or http(s):// URL (with Fetch)
 	DevAllowUnsigned bool   // --dev-allow-unsigned
 	Env              string // RECOTEM_ENV (lower-cased)
 	// Keys returns the configured ring: (nil, nil) when RECOTEM_SIGNING_KEYS
@@ -41,6 +42,9 @@ type Options struct {
 	Hex        bool
 	HexPayload int
 	Logger     *slog.Logger // nil discards
+	// Fetch streams an http(s) URL into w (cmd/recotem wires the guarded
+	// fetcher with RECOTEM_HTTP_* settings). Nil: http(s) is unsupported.
+	Fetch func(url string, w io.Writer) error
 }
 
 // Error is a failed inspection: the exit code and the one stderr line.
@@ -68,8 +72,19 @@ func artifactErr(err error) *Error {
 	if errors.Is(err, format.ErrUnknownKid) || errors.Is(err, format.ErrSignature) {
 		prefix = "HMAC verification failed: "
 	}
-	return &Error{Code: ExitArtifact, Line: prefix + err.Error(), Err: err}
+	code := ExitArtifact
+	var fe *fetchError
+	if errors.As(err, &fe) {
+		code = ExitFetch // §1.2: an HTTP fetch error in the cause chain gives 7
+	}
+	return &Error{Code: code, Line: prefix + err.Error(), Err: err}
 }
+
+// fetchError marks a failed http(s) download (not the size cap).
+type fetchError struct{ err error }
+
+func (e *fetchError) Error() string { return "artifact missing or unreadable: " + e.err.Error() }
+func (e *fetchError) Unwrap() error { return e.err }
 
 // Run inspects opts.Path and writes the report to stdout. Any error is an
 // *Error.
@@ -90,7 +105,7 @@ func Run(opts Options, stdout io.Writer) error {
 		lim.MaxPayloadBytes = format.DefaultMaxPayloadBytes
 	}
 	// 2. Read at most cap+1 bytes, following a pointer.
-	data, err := read(opts.Path, lim.MaxArtifactBytes)
+	data, err := read(opts.Path, lim.MaxArtifactBytes, opts.Fetch)
 	if err != nil {
 		return artifactErr(err)
 	}
@@ -139,7 +154,10 @@ func Run(opts Options, stdout io.Writer) error {
 
 // read returns the artifact's bytes (pointer followed), refusing files over
 // maxBytes before reading them fully.
-func read(loc string, maxBytes int64) ([]byte, error) {
+func read(loc string, maxBytes int64, fetch func(string, io.Writer) error) ([]byte, error) {
+	if l := strings.ToLower(loc); fetch != nil && (strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")) {
+		return readURL(loc, maxBytes, fetch)
+	}
 	path, err := localPath(loc)
 	if err != nil {
 		return nil, err
@@ -169,6 +187,45 @@ func read(loc string, maxBytes int64) ([]byte, error) {
 	return data, nil
 }
 
+// readURL downloads an artifact (≤ maxBytes) and follows one pointer to a
+// sibling URL.
+func readURL(loc string, maxBytes int64, fetch func(string, io.Writer) error) ([]byte, error) {
+	get := func(u string) ([]byte, error) {
+		w := &capWriter{max: maxBytes}
+		if err := fetch(u, w); err != nil {
+			if errors.Is(err, format.ErrTooLarge) {
+				return nil, format.ErrTooLarge
+			}
+			return nil, &fetchError{err}
+		}
+		return w.buf, nil
+	}
+	data, err := get(loc)
+	if err != nil || !format.IsPointer(data) {
+		return data, err
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("artifact missing or unreadable: %w", err)
+	}
+	target := u.ResolveReference(&url.URL{Path: strings.TrimSpace(string(data))})
+	return get(target.String())
+}
+
+// capWriter buffers at most max bytes; one more is ErrTooLarge.
+type capWriter struct {
+	buf []byte
+	max int64
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	if int64(len(w.buf))+int64(len(p)) > w.max {
+		return 0, format.ErrTooLarge
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
 // ErrScheme: an artifact URI this build cannot read.
 var ErrScheme = errors.New("unsupported artifact location")
 
@@ -179,7 +236,7 @@ func localPath(loc string) (string, error) {
 	}
 	scheme := strings.ToLower(loc[:i])
 	if scheme != "file" {
-		return "", fmt.Errorf("%w: %s:// (inspect reads local paths and file:// URIs; copy the object locally first)", ErrScheme, scheme)
+		return "", fmt.Errorf("%w: %s:// (inspect reads local paths, file:// and http(s):// URLs; copy the object locally first)", ErrScheme, scheme)
 	}
 	u, err := url.Parse(loc)
 	if err != nil || (u.Host != "" && u.Host != "localhost") {

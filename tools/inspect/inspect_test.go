@@ -8,7 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,7 +187,7 @@ func TestFailures(t *testing.T) {
 		t.Fatalf("header not an object: %v", err)
 	}
 	f("unsupported scheme", Options{Path: "s3://bucket/m.recotem", Keys: keys}, 5,
-		"Artifact parse failed: unsupported artifact location: s3:// (inspect reads local paths and file:// URIs; copy the object locally first)")
+		"Artifact parse failed: unsupported artifact location: s3:// (inspect reads local paths, file:// and http(s):// URLs; copy the object locally first)")
 
 	// ConfigErrors (exit 8).
 	p := write(t, dir, "ok", good)
@@ -297,5 +301,45 @@ func TestDocsHexDumpsCurrent(t *testing.T) {
 	i := bytes.Index(tinyG, []byte("payload: layout_version"))
 	if i < 0 || !bytes.Contains(doc, tinyG[i:]) {
 		t.Fatal("docs/format.md does not contain the section table and hex dump of testdata/tiny.golden")
+	}
+}
+
+func TestHTTP(t *testing.T) {
+	art := tiny(t, keyA)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/models/m.abcd1234.recotem", func(w http.ResponseWriter, _ *http.Request) { w.Write(art) })
+	mux.HandleFunc("/models/m.recotem", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "m.abcd1234.recotem\n") })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	get := func(u string, w io.Writer) error {
+		resp, err := http.Get(u)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		_, err = io.Copy(w, resp.Body)
+		return err
+	}
+	for _, p := range []string{"/models/m.recotem", "/models/m.abcd1234.recotem"} {
+		out, err := run(t, Options{Path: srv.URL + p, Keys: ring(t, keyA), Fetch: get})
+		if err != nil || !strings.HasPrefix(out, "HMAC: OK  (kid='k1')\n") {
+			t.Fatalf("%s: %q %v", p, out, err)
+		}
+	}
+	_, err := run(t, Options{Path: srv.URL + "/models/m.recotem", Keys: ring(t, keyA), Fetch: get,
+		Limits: format.Limits{MaxArtifactBytes: 1000, MaxPayloadBytes: 1000}})
+	if err == nil || err.Line != "Artifact parse failed: payload exceeds max bytes" {
+		t.Fatalf("over cap: %v", err)
+	}
+	_, err = run(t, Options{Path: srv.URL + "/nope", Keys: ring(t, keyA), Fetch: get})
+	if err == nil || err.Code != ExitFetch || !strings.Contains(err.Line, "artifact missing or unreadable") {
+		t.Fatalf("404: %v", err)
+	}
+	_, err = run(t, Options{Path: srv.URL + "/models/m.recotem", Keys: ring(t, keyA)})
+	if err == nil || err.Code != 5 || !strings.Contains(err.Line, "unsupported artifact location: http://") {
+		t.Fatalf("no fetcher: %v", err)
 	}
 }
