@@ -115,7 +115,7 @@ func IsPermission(err error) bool {
 	}
 	s := strings.ToLower(err.Error())
 	return strings.Contains(s, "permissiondenied") || strings.Contains(s, "permission_denied") ||
-		strings.Contains(s, "forbidden") || strings.Contains(s, "permission denied") || strings.Contains(s, "403")
+		strings.Contains(s, "forbidden") || strings.Contains(s, "permission denied")
 }
 
 // Endpoint is the REST base URL.
