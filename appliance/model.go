@@ -57,7 +57,6 @@ type loaded struct {
 	// precomputed response fragments
 	legacyModel []byte // {"recipe":..,"trained_at":..,"best_class":..,"kid":..}
 	v1Prefix    []byte // ,"recipe":"..","model_version":"..",
-	onRelease   func()
 }
 
 // acquire takes a reference, or reports false when l is already retired.
@@ -78,9 +77,6 @@ func (l *loaded) release() {
 	if n := l.refs.Add(-1); n == 0 {
 		if l.close != nil {
 			_ = l.close()
-		}
-		if l.onRelease != nil {
-			l.onRelease()
 		}
 	} else if n < 0 {
 		panic("appliance: model released more often than acquired")

@@ -123,13 +123,25 @@ func (a *app) configure() (string, error) {
 	a.devDocs = IsDevEnv(cfg.Env)
 	a.auth.keys = cfg.APIKeys
 	a.authEnabled = len(cfg.APIKeys) > 0 && !cfg.InsecureNoAuth
+	keyStatus := func() string {
+		switch {
+		case cfg.DevAllowUnsigned:
+			return "dev_allow_unsigned"
+		case cfg.KeyRingErr != nil:
+			return "construction_failed"
+		case cfg.KeyRing == nil:
+			return "missing"
+		}
+		a.ring = cfg.KeyRing
+		return "configured"
+	}
 	// 1. unsafe flags
 	if cfg.InsecureNoAuth && !IsDevEnv(cfg.Env) {
-		a.posture("missing", host)
+		a.posture(keyStatus(), host)
 		return host, &ConfigError{Msg: "--insecure-no-auth requires RECOTEM_ENV to be development, dev or test"}
 	}
 	if cfg.DevAllowUnsigned && (!cfg.IUnderstand || cfg.Env != "development") {
-		a.posture("missing", host)
+		a.posture(keyStatus(), host)
 		return host, &ConfigError{Msg: "--dev-allow-unsigned requires --i-understand-this-loads-arbitrary-code and RECOTEM_ENV=development"}
 	}
 	// 2. anonymous → loopback
@@ -143,18 +155,10 @@ func (a *app) configure() (string, error) {
 		}
 	}
 	// 3./4. signing keys and posture
-	status := "configured"
-	switch {
-	case cfg.DevAllowUnsigned:
-		status = "dev_allow_unsigned"
+	status := keyStatus()
+	if status == "dev_allow_unsigned" {
 		a.ring = nil
 		a.log.Warn("signing_key_verification_disabled", "env", cfg.Env)
-	case cfg.KeyRingErr != nil:
-		status = "construction_failed"
-	case cfg.KeyRing == nil:
-		status = "missing"
-	default:
-		a.ring = cfg.KeyRing
 	}
 	a.posture(status, host)
 	switch status {
@@ -189,6 +193,7 @@ func (a *app) run(ctx context.Context) error {
 	a.met = newMetricSet(func() float64 { return float64(a.reg.activeCount()) })
 
 	// 5. lenient load + parallel initial loads
+	a.dirSig = dirSignature(a.cfg.RecipesDir)
 	infos, problems, derr := a.cfg.Loader.LoadDir(a.cfg.RecipesDir)
 	if derr != nil {
 		a.log.Error("recipes_dir_scan_error", "path", a.cfg.RecipesDir, "error", clipError(derr.Error()))
@@ -200,7 +205,6 @@ func (a *app) run(ctx context.Context) error {
 	}
 	par = min(par, 32)
 	a.initialLoad(entries, par)
-	a.dirSig = dirSignature(a.cfg.RecipesDir)
 
 	// 6. watcher, bind, banner
 	a.watchStop = make(chan struct{})
