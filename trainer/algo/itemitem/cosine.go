@@ -160,7 +160,7 @@ func (c *CosineKNN) Fit(ctx context.Context, X *sparse.CSR) error {
 				cand = append(cand, entry{j, s})
 			}
 			acc.reset()
-			kept := selectTopK(cand, c.TopK)
+			kept := selectTopK(cand, c.TopK, true)
 			acc.cand = cand
 			n := int32(0)
 			for _, e := range kept {

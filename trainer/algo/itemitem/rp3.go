@@ -119,7 +119,9 @@ func (m *RP3beta) Fit(ctx context.Context, X *sparse.CSR) error {
 				cand = append(cand, entry{j, acc.val[j] / e[j] / penalty})
 			}
 			acc.reset()
-			kept := selectTopK(cand, m.TopK)
+			// transposeColumns orders each source row by column, so the kept
+			// sources of a column need no order.
+			kept := selectTopK(cand, m.TopK, false)
 			acc.cand = cand
 			for _, en := range kept {
 				blk.src = append(blk.src, en.idx)

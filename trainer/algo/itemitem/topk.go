@@ -15,15 +15,18 @@ func better(a, b entry) bool {
 }
 
 // selectTopK keeps the k best entries of cand (larger value, then smaller
-// index) and returns them sorted by ascending index, reusing cand's storage.
-// k <= 0 keeps everything. better is a strict total order (indices are
-// unique), so the kept set does not depend on the selection algorithm.
-func selectTopK(cand []entry, k int) []entry {
+// index) and returns them, sorted by ascending index when byIndex is set
+// (otherwise in no particular order), reusing cand's storage. k <= 0 keeps
+// everything. better is a strict total order (indices are unique), so the
+// kept set does not depend on the selection algorithm.
+func selectTopK(cand []entry, k int, byIndex bool) []entry {
 	if k > 0 && len(cand) > k {
 		partitionBest(cand, k)
 		cand = cand[:k]
 	}
-	slices.SortFunc(cand, func(a, b entry) int { return int(a.idx) - int(b.idx) })
+	if byIndex {
+		slices.SortFunc(cand, func(a, b entry) int { return int(a.idx) - int(b.idx) })
+	}
 	return cand
 }
 

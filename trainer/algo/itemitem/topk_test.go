@@ -27,7 +27,12 @@ func TestSelectTopK(t *testing.T) {
 			want = want[:k]
 		}
 		slices.SortFunc(want, func(a, b entry) int { return int(a.idx) - int(b.idx) })
-		got := selectTopK(cand, k)
+		got := selectTopK(slices.Clone(cand), k, true)
+		unordered := selectTopK(cand, k, false)
+		slices.SortFunc(unordered, func(a, b entry) int { return int(a.idx) - int(b.idx) })
+		if !slices.Equal(unordered, want) {
+			t.Fatalf("n=%d k=%d distinct=%d unordered: got %v want %v", n, k, distinct, unordered, want)
+		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("n=%d k=%d distinct=%d:\n got %v\nwant %v", n, k, distinct, got, want)
 		}
