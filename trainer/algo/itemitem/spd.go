@@ -96,7 +96,8 @@ func tileDot(a []float32, n, r0, r1, c0, c1, k0, k1 int, fromRow bool, acc []flo
 //     triangle);
 //  2. Mt = L⁻ᵀ in the upper triangle, row by row of Mt:
 //     Mt_ji = −(Σ_{p=j}^{i−1} L_ip·Mt_jp)/L_ii, with Mt_jj = 1/L_jj;
-//  3. P⁻¹ = Mtᵀ... written as (P⁻¹)_ij = Σ_{p≥i} Mt_ip·Mt_jp for i ≥ j.
+//  3. P⁻¹ = L⁻ᵀ·L⁻¹ = Mt·Mtᵀ, i.e. (P⁻¹)_ij = Σ_{p≥i} Mt_ip·Mt_jp for
+//     i ≥ j, written into the lower triangle.
 //
 // A non-positive or non-finite pivot returns ErrNotPositiveDefinite.
 func spdInverseLower(ctx context.Context, a []float32, n int) error {
