@@ -30,17 +30,19 @@ type server struct {
 	db      *sql.DB
 }
 
-func realServer(t *testing.T, dialect string) *server {
-	t.Helper()
+// connectServer opens the dialect's test server and names a fresh table
+// (dropped at cleanup); it skips loudly when the server is not configured.
+func connectServer(tb testing.TB, dialect string) *server {
+	tb.Helper()
 	prefix := map[string]string{Postgres: "RECOTEM_TEST_POSTGRES", MySQL: "RECOTEM_TEST_MYSQL"}[dialect]
 	raw, user, pw := os.Getenv(prefix+"_URL"), os.Getenv(prefix+"_USER"), os.Getenv(prefix+"_PASSWORD")
 	if raw == "" {
-		t.Skipf("SKIPPING REAL-SERVER SQL SOURCE TESTS: %s_URL is not set (source .ci/services/%s.sh to start a server)",
+		tb.Skipf("SKIPPING REAL-SERVER SQL SOURCE TESTS: %s_URL is not set (source .ci/services/%s.sh to start a server)",
 			prefix, map[string]string{Postgres: "postgres", MySQL: "mariadb"}[dialect])
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	u.User = url.UserPassword(user, pw)
 	s := &server{dialect: dialect, dsn: u.String(), host: u.Hostname(), pw: pw, table: fmt.Sprintf("recotem_sqlsrc_%d", time.Now().UnixNano()%1e9)}
@@ -57,9 +59,15 @@ func realServer(t *testing.T, dialect string) *server {
 		}
 	}
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { s.db.Exec("DROP TABLE IF EXISTS " + s.table); s.db.Close() })
+	tb.Cleanup(func() { s.db.Exec("DROP TABLE IF EXISTS " + s.table); s.db.Close() })
+	return s
+}
+
+func realServer(t *testing.T, dialect string) *server {
+	t.Helper()
+	s := connectServer(t, dialect)
 	if _, err := s.db.Exec("CREATE TABLE " + s.table + " (user_id VARCHAR(32), item_id BIGINT, ts TIMESTAMP, score DOUBLE PRECISION)"); err != nil {
 		t.Fatalf("create table: %v", err)
 	}

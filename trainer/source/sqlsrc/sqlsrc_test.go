@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/recipe"
@@ -401,4 +402,47 @@ func sqliteDB(t *testing.T, rows int) string {
 		t.Fatal(err)
 	}
 	return "sqlite:///" + p
+}
+
+// A server that accepts and never answers: the connect timeout ends the
+// attempt (exit 3). Loopback only, with the opt-in.
+func TestConnectTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a one-second connect timeout")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	for _, scheme := range []string{"postgresql", "mysql"} {
+		r := sqlRecipe("SELECT 1", nil)
+		r.Source.SQL.ConnectTimeoutSeconds = 1
+		start := time.Now()
+		_, err := fetchRows(t, r, source.Options{LookupEnv: env(dsnVar, scheme+"://u:pw@"+ln.Addr().String()+"/db", "RECOTEM_SQL_ALLOW_PRIVATE", "1")})
+		if failure.ExitCode(err) != 3 || time.Since(start) > 5*time.Second {
+			t.Fatalf("%s: %v after %v, want exit 3 after about 1 s", scheme, err, time.Since(start))
+		}
+		t.Logf("%s: %v after %v", scheme, err, time.Since(start).Round(time.Millisecond))
+	}
 }
