@@ -72,7 +72,9 @@ type Config struct {
 	MetadataDeny       []string // column names dropped, case-insensitive
 	StartupParallelism int      // 0 → min(#recipes, 8)
 	Limits             format.Limits
-	MaxDownloadBytes   int64 // metadata source cap; 0 → 256 MiB
+	MaxDownloadBytes   int64         // metadata source cap; 0 → 256 MiB
+	HTTPTimeout        time.Duration // metadata http(s) fetch timeout; 0 → 30 s
+	HTTPAllowPrivate   bool          // RECOTEM_HTTP_ALLOW_PRIVATE for metadata fetches
 
 	// Ready, when set, is called once every listener is bound with the TCP
 	// address (tests use it with Port 0).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/recotem/recotem/appliance/metadata"
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/tools/fetch"
 )
 
 // entry is one registered recipe. Request handlers read cur and errText;
@@ -161,7 +162,8 @@ func (a *app) loadModel(e *entry) (*loaded, error) {
 	l.trainedAt = headerString(l.fields, "trained_at")
 	l.bestClass = headerString(l.fields, "best_class")
 	if spec := e.info.Metadata; spec != nil {
-		t, err := metadata.Load(*spec, metadata.Options{Deny: a.cfg.MetadataDeny, MaxBytes: a.cfg.MaxDownloadBytes, Logger: a.log.With("recipe", e.name)})
+		t, err := metadata.Load(*spec, metadata.Options{Deny: a.cfg.MetadataDeny, MaxBytes: a.cfg.MaxDownloadBytes, Logger: a.log.With("recipe", e.name),
+			HTTP: &fetch.Fetcher{AllowPrivate: a.cfg.HTTPAllowPrivate, Timeout: a.cfg.HTTPTimeout}})
 		if err != nil {
 			l.refs.Store(0)
 			if l.close != nil {

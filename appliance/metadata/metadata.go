@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -16,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/recotem/recotem/tools/fetch"
 )
 
 // Spec is a recipe's item_metadata block.
@@ -33,6 +36,9 @@ type Options struct {
 	Deny     []string     // column names dropped, case-insensitive
 	MaxBytes int64        // raw source cap; 0 → 256 MiB
 	Logger   *slog.Logger // nil → discard
+	// HTTP fetches http(s) sources (address guard, timeout, redirects, cap,
+	// sha256 pin, metadata_source_* events); nil refuses them.
+	HTTP *fetch.Fetcher
 }
 
 // Sentinel errors; Load wraps them with detail.
@@ -90,13 +96,31 @@ func Load(spec Spec, opt Options) (*Table, error) {
 	if strings.TrimSpace(idCol) == "" || len(spec.Fields) == 0 {
 		return nil, fmt.Errorf("%w: fields must be non-empty and item_id_column non-blank", ErrSpec)
 	}
-	path := strings.TrimPrefix(spec.Path, "file://")
-	if strings.Contains(path, "://") {
-		return nil, fmt.Errorf("%w: only local paths are supported by serve", ErrSource)
-	}
-	data, err := readCapped(path, opt.MaxBytes)
-	if err != nil {
-		return nil, err
+	var data []byte
+	var err error
+	switch {
+	case strings.HasPrefix(spec.Path, "http://") || strings.HasPrefix(spec.Path, "https://"):
+		if opt.HTTP == nil {
+			return nil, fmt.Errorf("%w: http(s) sources are not enabled", ErrSource)
+		}
+		fe := *opt.HTTP
+		fe.Prefix = "metadata_source"
+		fe.MaxBytes = opt.MaxBytes
+		if fe.Logger == nil {
+			fe.Logger = log
+		}
+		var buf bytes.Buffer
+		if _, err := fe.Fetch(context.Background(), spec.Path, strings.ToLower(spec.SHA256), &buf); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrSource, err)
+		}
+		data = buf.Bytes()
+	case strings.Contains(strings.TrimPrefix(spec.Path, "file://"), "://"):
+		return nil, fmt.Errorf("%w: object-store metadata sources are not supported by serve", ErrSource)
+	default:
+		path := strings.TrimPrefix(spec.Path, "file://")
+		if data, err = readCapped(path, opt.MaxBytes); err != nil {
+			return nil, err
+		}
 	}
 	if spec.SHA256 != "" {
 		sum := sha256.Sum256(data)

@@ -2,12 +2,17 @@ package metadata
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/recotem/recotem/tools/fetch"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -99,5 +104,30 @@ func TestParquet(t *testing.T) {
 	}
 	if fr, _ := tb.Fragment([]byte("i2")); string(fr) != `"title":"B","rating":2,"count":7,"flag":false,"opt":null,` {
 		t.Fatalf("i2 %q", fr)
+	}
+}
+
+func TestHTTPSource(t *testing.T) {
+	body := "item_id,title\ni1,Remote\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+	defer srv.Close()
+	spec := Spec{Type: "csv", Path: srv.URL + "/m.csv", Fields: []string{"title"}}
+	// loopback is refused by the address guard unless private addresses are allowed
+	if _, err := Load(spec, Options{HTTP: &fetch.Fetcher{}}); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), "internal address") {
+		t.Fatalf("guard: %v", err)
+	}
+	if _, err := Load(spec, Options{}); !errors.Is(err, ErrSource) {
+		t.Fatalf("no fetcher: %v", err)
+	}
+	tb, err := Load(spec, Options{HTTP: &fetch.Fetcher{AllowPrivate: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr, _ := tb.Fragment([]byte("i1")); string(fr) != `"title":"Remote",` {
+		t.Fatalf("%q", fr)
+	}
+	spec.SHA256 = strings.Repeat("a", 64)
+	if _, err := Load(spec, Options{HTTP: &fetch.Fetcher{AllowPrivate: true}}); err == nil {
+		t.Fatal("wrong pin accepted")
 	}
 }

@@ -106,6 +106,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		StartupParallelism: env.StartupParallelism,
 		Limits:             env.Limits(),
 		MaxDownloadBytes:   env.MaxDownloadBytes,
+		HTTPTimeout:        env.HTTPTimeout,
+		HTTPAllowPrivate:   env.HTTPAllowPrivate,
 	}
 	if fs.Changed("host") {
 		cfg.Host = *host
