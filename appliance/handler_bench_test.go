@@ -8,10 +8,12 @@ package appliance
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/recotem/recotem/format"
@@ -169,5 +171,49 @@ func BenchmarkAPIDigest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		apiDigest(k)
+	}
+}
+
+func BenchmarkHandlerBatch16(b *testing.B) {
+	var el []string
+	for i := 0; i < 16; i++ {
+		el = append(el, fmt.Sprintf(`{"user_id":"u%05d","limit":10}`, i*7))
+	}
+	benchHandler(b, "/v1/recipes/ml:batch-recommend", `{"requests":[`+strings.Join(el, ",")+`]}`)
+}
+
+// TestBatchMatchesSingle: the blocked batch path answers exactly what
+// :recommend answers for the same users and limits.
+func TestBatchMatchesSingle(t *testing.T) {
+	env := newBenchEnv(t)
+	var el []string
+	var singles []string
+	for i := 0; i < 40; i++ {
+		u, lim := fmt.Sprintf("u%05d", i*13), 1+i%25
+		el = append(el, fmt.Sprintf(`{"user_id":%q,"limit":%d}`, u, lim))
+		ctx := env.ctx("/v1/recipes/ml:recommend", fmt.Sprintf(`{"user_id":%q,"limit":%d}`, u, lim))
+		env.serve(t, ctx, 200)
+		var m map[string]any
+		json.Unmarshal(ctx.Response.Body(), &m)
+		s, _ := json.Marshal(m["items"])
+		singles = append(singles, string(s))
+	}
+	ctx := env.ctx("/v1/recipes/ml:batch-recommend", `{"requests":[`+strings.Join(el, ",")+`]}`)
+	env.serve(t, ctx, 200)
+	var m struct {
+		Results []struct {
+			Index  int
+			Status string
+			Items  any
+		}
+	}
+	if err := json.Unmarshal(ctx.Response.Body(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range m.Results {
+		s, _ := json.Marshal(r.Items)
+		if r.Index != i || r.Status != "ok" || string(s) != singles[i] {
+			t.Fatalf("element %d: %s\nsingle: %s", i, s, singles[i])
+		}
 	}
 }

@@ -719,49 +719,83 @@ func (a *app) single(ctx *fasthttp.RequestCtx, r *request, e *entry, l *loaded, 
 
 func (a *app) batch(ctx *fasthttp.RequestCtx, r *request, e *entry, l *loaded, verb int, rid []byte) {
 	related := verb == vBatchRelated
-	e.m.batchSize[verb].Update(float64(len(r.elems)))
+	n := len(r.elems)
+	e.m.batchSize[verb].Update(float64(n))
+	if cap(r.res) < n {
+		r.res = append(r.res[:cap(r.res)], make([]elemResult, n-cap(r.res))...)
+	}
+	r.res = r.res[:n]
+	r.batchUsers = r.batchUsers[:0]
+	sum, maxLim := 0, 0
+	// pass 1: validate every element in order (the aggregate limit runs
+	// over accepted elements); plain recommends of known users are queued
+	// for one BatchRecommend, the rest ranked one by one.
+	for i, el := range r.elems {
+		res := &r.res[i]
+		res.code, res.msg, res.dyn, res.hits, res.batch, res.limit = "", "", res.dyn[:0], res.hits[:0], -1, 0
+		r.strBuf = r.strBuf[:0]
+		r.errs = r.errs[:0]
+		r.locBase = r.locBase[:0]
+		switch {
+		case len(el) == 0 || el[0] != '{':
+			res.code, res.msg = "VALIDATION_ERROR", "request must be an object"
+		case !r.parseV1(el, related):
+			res.code, res.dyn = "VALIDATION_ERROR", r.dottedErr(0)
+		case sum+r.limit > aggregateLimit:
+			res.code, res.msg = "VALIDATION_ERROR", "aggregate limit cap exceeded: 5000"
+		default:
+			sum += r.limit
+			if !related && len(r.exclude) == 0 {
+				u, ok := l.model.UserIndex(r.str(r.userID))
+				if !ok {
+					res.code, res.msg = "UNKNOWN_USER", "user not seen during training"
+					break
+				}
+				res.batch, res.limit = len(r.batchUsers), r.limit
+				r.batchUsers = append(r.batchUsers, u)
+				maxLim = max(maxLim, r.limit)
+				break
+			}
+			res.code, res.msg, _ = a.rank(r, l, related)
+			res.hits = append(res.hits, r.hits...)
+		}
+	}
+	if len(r.batchUsers) > 0 {
+		r.batchOut = l.model.BatchRecommend(r.batchOut, r.batchUsers, maxLim)
+	}
+	// pass 2: write in input order
 	b := append(r.out[:0], `{"request_id":`...)
 	b = appendJSONStr(b, rid)
 	b = append(b, l.v1Prefix...)
 	b = append(b, `,"results":[`...)
-	sum := 0
-	for i, el := range r.elems {
+	for i := range r.res {
+		res := &r.res[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"index":`...)
 		b = strconv.AppendInt(b, int64(i), 10)
-		r.strBuf = r.strBuf[:0]
-		r.errs = r.errs[:0]
-		r.locBase = r.locBase[:0]
-		code, msg := "", ""
-		var dyn []byte
-		if len(el) == 0 || el[0] != '{' {
-			code, msg = "VALIDATION_ERROR", "request must be an object"
-		} else if !r.parseV1(el, related) {
-			code, dyn = "VALIDATION_ERROR", r.dottedErr(0)
-		} else if sum+r.limit > aggregateLimit {
-			code, msg = "VALIDATION_ERROR", "aggregate limit cap exceeded: 5000"
-		} else {
-			sum += r.limit
-			code, msg, _ = a.rank(r, l, related)
-		}
-		if code != "" {
+		if res.code != "" {
 			b = append(b, `,"status":"error","error":{"code":`...)
-			b = appendJSONStr(b, code)
+			b = appendJSONStr(b, res.code)
 			b = append(b, `,"message":`...)
-			if dyn != nil {
-				b = appendJSONStr(b, dyn)
+			if len(res.dyn) > 0 {
+				b = appendJSONStr(b, res.dyn)
 			} else {
-				b = appendJSONStr(b, msg)
+				b = appendJSONStr(b, res.msg)
 			}
 			b = append(b, "}}"...)
-			e.m.elemErr[verb][elemCodeIndex(code)].Inc()
+			e.m.elemErr[verb][elemCodeIndex(res.code)].Inc()
 			continue
+		}
+		hits := res.hits
+		if res.batch >= 0 {
+			hits = r.batchOut[res.batch]
+			hits = hits[:min(len(hits), res.limit)]
 		}
 		b = append(b, `,"status":"ok","items":`...)
 		var degraded int
-		b, degraded = appendItems(b, l, r.hits, r.includeMeta)
+		b, degraded = appendItems(b, l, hits, r.includeMeta)
 		if degraded > 0 {
 			e.m.degraded[verb][0].Add(degraded)
 		}

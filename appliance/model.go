@@ -26,6 +26,9 @@ type Model interface {
 	// RecommendRelated ranks for a seed profile; seeds are masked. It
 	// returns scoring.ErrNoCandidates when nothing can be ranked.
 	RecommendRelated(dst []Hit, seeds []int32, limit int, exclude []int32) ([]Hit, error)
+	// BatchRecommend ranks many known users at once (Recommend's rules, no
+	// exclusions); factor models share one blocked matrix product.
+	BatchRecommend(dst [][]Hit, users []int, limit int) [][]Hit
 }
 
 // opened is a verified artifact with its model, before the registry wraps it.

@@ -51,6 +51,19 @@ type request struct {
 	elems       [][]byte
 	includeMeta bool
 	locBase     []locElem
+	res         []elemResult // batch: one per element
+	batchUsers  []int
+	batchOut    [][]Hit
+}
+
+// elemResult is one batch element's outcome before it is written.
+type elemResult struct {
+	code  string
+	msg   string
+	dyn   []byte // dotted validation message
+	hits  []Hit  // ranked individually (related, exclude_items)
+	batch int    // index into batchUsers, or -1
+	limit int
 }
 
 func (r *request) reset() {
