@@ -77,7 +77,9 @@ func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:
 
 // tlsServer serves body at /data.csv (and gzipped at /data.csv.gz) plus
 // redirect routes, on a loopback TLS listener the opener is made to trust.
-func tlsServer(t *testing.T, body []byte) *httptest.Server {
+func tlsServer(t *testing.T, body []byte) *httptest.Server { return tlsServerTB(t, body) }
+
+func tlsServerTB(t testing.TB, body []byte) *httptest.Server {
 	t.Helper()
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)

@@ -446,3 +446,26 @@ func TestConnectTimeout(t *testing.T) {
 		t.Logf("%s: %v after %v", scheme, err, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// FuzzParseDSN: parsing never panics, and no error message quotes the
+// password of the URL it rejects.
+func FuzzParseDSN(f *testing.F) {
+	for _, s := range []string{"postgresql://u:Secret99@h/db", "mysql://u:Secret99@h:1/db?host=x", "sqlite:///a", "oracle://u:Secret99@h/", "postgresql://u:Secret99@[::1,h2/db", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if len(raw) > 2048 {
+			return
+		}
+		d, err := parseDSN(raw)
+		if err != nil {
+			if strings.Contains(raw, "Secret99") && strings.Contains(err.Error(), "Secret99") {
+				t.Fatalf("%q: error leaks the password: %v", raw, err)
+			}
+			return
+		}
+		if d.dialect != SQLite {
+			d.tlsConfigured()
+		}
+	})
+}
