@@ -11,10 +11,25 @@
 // Every connection is a goroutine that owns its fasthttp request and
 // response, its body buffer, its random source and its histograms. Request
 // bodies are appended into that reused buffer from ids quoted once at setup,
-// so the steady state allocates nothing per request; BenchmarkRequestLoop and
-// TestHotLoopAllocs prove it. Workers share only an atomic ticket counter
-// (open loop) or request budget, and a stop flag; their statistics are merged
+// so the steady state allocates nothing per request; BenchmarkRequestLoop* and
+// TestHotLoopAllocs prove it. Closed-loop workers share only a request budget
+// counter and a stop flag. In the open loop one pacer goroutine hands out
+// tickets at their scheduled starts over a buffered channel; it sleeps short
+// waits in the kernel (Go's idle timers fire with millisecond granularity),
+// and when every worker is busy the ticket waits, and that wait counts in the
+// request's latency and in the reported send lag. Statistics are merged
 // once, after the run.
+//
+// # What is measured
+//
+// Latency runs from the send (closed loop) or from the scheduled start (open
+// loop) to the end of the response, for every request that got an HTTP
+// response of any status. Requests without a response are counted by
+// transport cause (timeout, refused, reset, closed, ...); open-loop requests
+// still unsent when the drain period (Timeout after the end) runs out are
+// counted as unsent and recorded with their wait so far, a lower bound.
+// Throughput is HTTP responses per second of the measured phase, as wrk counts
+// it; errors are non-2xx responses plus transport failures plus unsent.
 //
 // # Concurrency and lifetimes
 //
