@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -121,7 +122,7 @@ func (a *app) methodNotAllowed(ctx *fasthttp.RequestCtx, r *request) {
 // 401 and returns false.
 func (a *app) authenticate(ctx *fasthttp.RequestCtx, r *request, v1 bool) (string, bool) {
 	if !a.authEnabled {
-		if a.log.Enabled(nil, slog.LevelDebug) {
+		if a.log.Enabled(context.Background(), slog.LevelDebug) {
 			a.log.Debug("auth_anonymous_bypass", "client_host", ctx.RemoteIP().String(), "path", string(ctx.Path()), "mode", a.anonMode)
 		}
 		ip, _ := netip.AddrFromSlice(ctx.RemoteIP())
