@@ -45,8 +45,12 @@ func randomSPD(r *rand.Rand, n int, reg float64) ([]float32, *mat.SymDense) {
 func TestSPDInverseLower(t *testing.T) {
 	f := func(n int, accel bool) {
 		t.Helper()
+		// accel=false forces the plain-Go references (vek's loops and
+		// dot3x4Go) instead of the SIMD kernels.
 		vek32.SetAcceleration(accel)
-		defer vek32.SetAcceleration(true)
+		saved := useAVX2
+		useAVX2 = useAVX2 && accel
+		defer func() { vek32.SetAcceleration(true); useAVX2 = saved }()
 		r := rand.New(rand.NewSource(int64(n)))
 		a, s := randomSPD(r, n, 2)
 		if err := spdInverseLower(context.Background(), a, n); err != nil {
