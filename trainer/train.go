@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -26,6 +25,9 @@ import (
 	"github.com/recotem/recotem/trainer/lock"
 	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/search"
+	_ "github.com/recotem/recotem/trainer/source/bqsrc"   // source type "bigquery"
+	_ "github.com/recotem/recotem/trainer/source/httpsrc" // https/http paths of csv and parquet
+	_ "github.com/recotem/recotem/trainer/source/sqlsrc"  // source type "sql"
 	"github.com/recotem/recotem/trainer/sparse"
 )
 
@@ -189,14 +191,12 @@ func (s *state) lock(ctx context.Context, rec *recipe.Recipe) (func(), bool, err
 func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key) (*Result, error) {
 	log := s.rlog
 	log.Info("training_started")
-	log.Info("fetching_data")
-	data, err := dataset.Ingest(ctx, rec, dataset.IngestOptions{MaxDownloadBytes: s.opt.MaxDownloadBytes, Logger: log, LookupEnv: s.opt.LookupEnv})
+	// Ingest logs fetching_data, the source events, data_fetched and data_cleansed.
+	data, err := dataset.Ingest(ctx, rec, dataset.IngestOptions{MaxDownloadBytes: s.opt.MaxDownloadBytes, Logger: log, LookupEnv: s.lookupEnv()})
 	if err != nil {
 		return nil, ensureClass(err, failure.DataSource, "datasource_error")
 	}
 	s.stats = data
-	log.Info("data_fetched", "n_rows", data.NRowsFetched)
-	log.Info("data_cleansed", "n_rows", len(data.User), "drop_count", data.DropCount)
 
 	log.Info("splitting_data")
 	split, err := dataset.SplitData(data, rec.Training.Split, rec.Schema.TimeColumn != nil)
@@ -224,7 +224,9 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	}
 	log.Info("final_model_trained", "recommender", spec.Class)
 
-	builder, modelFields, err := artifact.Build(model, data.UserIDs, data.ItemIDs, X, artifact.Options{})
+	// Factor models also carry an int8 copy of the item factors: serving
+	// scans it first and re-ranks the best candidates exactly (scoring).
+	builder, modelFields, err := artifact.Build(model, data.UserIDs, data.ItemIDs, X, artifact.Options{Q8: model.Kind == algo.KindFactor})
 	if err != nil {
 		return nil, failure.Wrap(failure.Artifact, "internal_error", err)
 	}
@@ -269,6 +271,21 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 		"trained_at", s.trainedAt, "kid", key.ID, "recipe_hash", s.hash,
 		"n_rows", len(data.User), "n_users", len(data.UserIDs), "n_items", len(data.ItemIDs))
 	return &Result{Artifact: wr.Artifact, Pointer: wr.Pointer, BestClass: spec.Class, BestScore: best.Value}, nil
+}
+
+// lookupEnv layers --env-var values over the environment, so a sql
+// dsn_env given with --env-var is found like any RECOTEM_RECIPE_* value.
+func (s *state) lookupEnv() func(string) (string, bool) {
+	base := s.opt.LookupEnv
+	return func(k string) (string, bool) {
+		if v, ok := s.opt.EnvVars[k]; ok {
+			return v, true
+		}
+		if base == nil {
+			return "", false
+		}
+		return base(k)
+	}
 }
 
 func (s *state) search(ctx context.Context, rec *recipe.Recipe, split *dataset.Split) (search.Trial, map[string]any, error) {
@@ -465,20 +482,8 @@ func localPath(p string) string {
 }
 
 func recheckContainment(root, final string) error {
-	r, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return failure.New(failure.Artifact, "internal_error", "RECOTEM_ARTIFACT_ROOT: %v", err)
-	}
-	dir, err := filepath.EvalSymlinks(filepath.Dir(final))
-	if err != nil {
-		return failure.New(failure.Artifact, "internal_error", "output directory: %v", err)
-	}
-	p := filepath.Join(dir, filepath.Base(final))
-	if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		return failure.New(failure.Artifact, "internal_error", "output %s is a symlink", final)
-	}
-	if rel, err := filepath.Rel(r, p); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return failure.New(failure.Artifact, "internal_error", "output %s escapes RECOTEM_ARTIFACT_ROOT", final)
+	if err := recipe.CheckContainment(root, final); err != nil {
+		return failure.New(failure.Artifact, "internal_error", "output %s: %v", final, err)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/recotem/recotem/tools/logx"
 	"github.com/recotem/recotem/trainer"
 	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/trainer/recipe"
 )
 
 func init() { commands["train"] = runTrain }
@@ -87,14 +88,10 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	default:
 		timeout = time.Duration(*lockTimeout * float64(time.Second))
 	}
-	vars := map[string]string{}
-	for _, kv := range *envVars {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			fmt.Fprintf(stderr, "Recipe error: --env-var %q must be KEY=VALUE\n", k)
-			return 2
-		}
-		vars[k] = v
+	vars, err := recipe.ParseEnvVars(*envVars)
+	if err != nil {
+		fmt.Fprintf(stderr, "Recipe error: %v\n", err)
+		return 2
 	}
 	recipePath := fs.Arg(0)
 	if _, err := os.Stat(recipePath); err != nil {
