@@ -25,10 +25,12 @@
 // same directory, fsync it, rename it over the target and fsync the
 // directory. A rename replaces the directory entry, not the inode we mapped,
 // so our mapping keeps the verified bytes. If someone writes into the file
-// in place anyway, the mapping may observe the new bytes; every index read
-// from a section was bounds-checked at open against the section lengths and
-// all slices are Go slices with bounds checks, so the result is wrong scores
-// or a clean error, never memory corruption beyond the mapping.
+// in place anyway, the mapping may observe the new bytes: an overwrite of
+// the same length yields wrong scores or a clean error (every slice is a Go
+// slice with bounds checks, CSR indices were range-checked at open and are
+// re-checked by the kernels' slice bounds), never memory corruption. A
+// truncation of a mapped file is different: touching a page past the new
+// end raises SIGBUS and kills the process. Publish by rename only.
 //
 // # Concurrency
 //
