@@ -6,6 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
+
+	"github.com/viterin/vek/vek32"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -99,6 +102,9 @@ type IALS struct {
 	cu, ci []float32 // confidences aligned with x.Data / xt.Data
 	p, v   []float32 // user / item factors, row-major ×k
 	epochs int
+
+	mu   sync.Mutex
+	free []*ialsScratch // worker scratch kept across half-steps
 }
 
 // NewIALS returns an unfitted IALS recommender.
@@ -193,27 +199,65 @@ func (m *IALS) Epoch(ctx context.Context) error {
 	return nil
 }
 
-// ialsScratch is one worker's per-row buffers.
+// cgPad is the width the CG kernels work in: k rounded up to a multiple of
+// 32. The vek AVX2 matrix-vector kernels fall back to scalar code on the
+// remainder of a row, which costs up to 3× at k = 20 or 81; zero columns
+// change no product.
+func cgPad(k int) int { return (k + 31) &^ 31 }
+
+// ialsScratch is one worker's buffers, reused across rows (and epochs).
 type ialsScratch struct {
-	r, p, q, x []float32
-	a          []float64 // k×k for Cholesky
+	x, r, p, q, gp []float32 // kp each (k values, then zeros)
+	vs             []float32 // the row's other-side vectors gathered, n×kp
+	t              []float32 // n: per-item products
+	a              []float64 // k×k for Cholesky
+}
+
+func newIALSScratch(k int, chol bool) *ialsScratch {
+	kp := cgPad(k)
+	s := &ialsScratch{x: make([]float32, kp), r: make([]float32, kp), p: make([]float32, kp),
+		q: make([]float32, kp), gp: make([]float32, kp)}
+	if chol {
+		s.a = make([]float64, k*k)
+	}
+	return s
+}
+
+// getScratch hands out a worker's scratch from the recommender's free list
+// (allocating one the first time); putScratch returns it.
+func (m *IALS) getScratch() any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.free); n > 0 {
+		s := m.free[n-1]
+		m.free = m.free[:n-1]
+		return s
+	}
+	return newIALSScratch(m.cfg.NComponents, m.cfg.SolverType == "CHOLESKY")
+}
+
+func (m *IALS) putScratch(s any) {
+	m.mu.Lock()
+	m.free = append(m.free, s.(*ialsScratch))
+	m.mu.Unlock()
 }
 
 // half solves every row of dst (rows of M) against the fixed factors other
 // (nOther rows), per the per-row normal equations of §2.2.
 func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, conf []float32, nOther int) error {
 	k := m.cfg.NComponents
+	kp := cgPad(k)
 	g64, err := gram(ctx, other, nOther, k)
 	if err != nil {
 		return err
 	}
-	alpha0 := float32(m.cfg.Alpha0)
-	// Pre-scale α₀G once (float32 for the SIMD matvec).
-	g := make([]float32, k*k)
-	for i, x := range g64 {
-		g[i] = float32(m.cfg.Alpha0 * x)
+	// Pre-scale α₀G once, float32 and zero-padded to kp×kp for the SIMD matvec.
+	g := make([]float32, kp*kp)
+	for a := 0; a < k; a++ {
+		for b := 0; b < k; b++ {
+			g[a*kp+b] = float32(m.cfg.Alpha0 * g64[a*k+b])
+		}
 	}
-	_ = alpha0
 	beta := float32(0)
 	if m.cfg.LossType == "ORIGINAL" {
 		beta = float32(m.cfg.Alpha0)
@@ -224,13 +268,20 @@ func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, co
 	}
 	base := m.cfg.Alpha0 * float64(nOther)
 	chol := m.cfg.SolverType == "CHOLESKY"
+	var held []any
+	var hmu sync.Mutex
 	newScratch := func() any {
-		s := &ialsScratch{r: make([]float32, k), p: make([]float32, k), q: make([]float32, k), x: make([]float32, k)}
-		if chol {
-			s.a = make([]float64, k*k)
-		}
+		s := m.getScratch()
+		hmu.Lock()
+		held = append(held, s)
+		hmu.Unlock()
 		return s
 	}
+	defer func() {
+		for _, s := range held {
+			m.putScratch(s)
+		}
+	}()
 	return parallelBlocks(ctx, M.Rows, 64, newScratch, func(lo, hi int, sc any) error {
 		s := sc.(*ialsScratch)
 		for u := lo; u < hi; u++ {
@@ -256,41 +307,74 @@ func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, co
 	})
 }
 
-// applyA computes q = (α₀G)p + λp + Σ c (v·p) v; ag is α₀G.
-func applyA(q, p, ag []float32, other []float32, idx []int32, c []float32, lambda float32, k int) {
-	for a := 0; a < k; a++ {
-		q[a] = dot(ag[a*k:(a+1)*k], p) + lambda*p[a]
+// gather copies the rows idx of other (n×k, n = len(idx)) into s.vs as an
+// n×kp row-major matrix with zero padding, so each CG product is one AVX2
+// matrix-vector call instead of n short dot/axpy calls. Buffers grow only
+// when a longer row appears.
+func (s *ialsScratch) gather(other []float32, idx []int32, k int) {
+	n, kp := len(idx), len(s.x)
+	if cap(s.vs) < n*kp {
+		s.vs = make([]float32, n*kp+n*kp/4)
+		s.t = make([]float32, cap(s.vs)/kp+1)
 	}
+	s.vs, s.t = s.vs[:n*kp], s.t[:n]
 	for j, i := range idx {
-		v := other[int(i)*k : (int(i)+1)*k]
-		axpy(c[j]*dot(v, p), v, q)
+		row := s.vs[j*kp : (j+1)*kp]
+		copy(row, other[int(i)*k:(int(i)+1)*k])
+		clear(row[k:])
 	}
 }
 
-// solveRowCG runs the warm-started CG of §2.2 on one row, in place on x.
+// vsDot sets t = Vs·p (t_j = v_j·p for each of the row's items).
+func vsDot(t, p, vs []float32) {
+	vek32.MatMul_Into(t, vs, p, len(p)) // (n×kp)·(kp×1)
+}
+
+// vsSum sets q = Vsᵀt = Σ_j t_j v_j.
+func vsSum(q, t, vs []float32) {
+	vek32.MatMul_Into(q, t, vs, len(t)) // (1×n)·(n×kp)
+}
+
+// applyA computes q = (α₀G)p + λp + Σ c (v·p) v on the gathered rows s.vs;
+// ag is α₀G (kp×kp, symmetric, so G·p is a row-major matvec).
+func applyA(q, p, ag []float32, c []float32, lambda float32, s *ialsScratch) {
+	vsDot(s.t, p, s.vs)
+	vek32.Mul_Inplace(s.t, c)
+	vsSum(q, s.t, s.vs)
+	vek32.MatMul_Into(s.gp, ag, p, len(p))
+	vek32.Add_Inplace(q, s.gp)
+	axpy(lambda, p, q)
+}
+
+// solveRowCG runs the warm-started CG of §2.2 on one row, in place on x
+// (length k); the iteration runs in s's zero-padded kp-vectors.
 func solveRowCG(x, other []float32, idx []int32, c []float32, ag []float32, lambda, beta float32, k, steps int, s *ialsScratch) error {
-	r, p, q := s.r, s.p, s.q
-	// r = b − A x, with b = Σ (β + c) v.
-	for a := 0; a < k; a++ {
-		r[a] = -dot(ag[a*k:(a+1)*k], x) - lambda*x[a]
+	s.gather(other, idx, k)
+	xs, r, p, q := s.x, s.r, s.p, s.q
+	copy(xs, x)
+	clear(xs[k:])
+	// r = b − A x, with b = Σ (β + c) v: r = Vsᵀ(β + c − c∘(Vs·x)) − α₀G·x − λx.
+	vsDot(s.t, xs, s.vs)
+	for j, cj := range c {
+		s.t[j] = beta + cj - cj*s.t[j]
 	}
-	for j, i := range idx {
-		v := other[int(i)*k : (int(i)+1)*k]
-		axpy(beta+c[j]-c[j]*dot(v, x), v, r)
-	}
+	vsSum(r, s.t, s.vs)
+	vek32.MatMul_Into(s.gp, ag, xs, len(xs))
+	vek32.Sub_Inplace(r, s.gp)
+	axpy(-lambda, xs, r)
 	copy(p, r)
 	rho := float64(dot(r, r))
 	for range steps {
 		if rho <= 1e-20 {
 			break
 		}
-		applyA(q, p, ag, other, idx, c, lambda, k)
+		applyA(q, p, ag, c, lambda, s)
 		pq := float64(dot(p, q))
 		if !(pq > 0) || math.IsInf(pq, 0) {
 			return fmt.Errorf("%w: pᵀAp = %g", ErrDiverged, pq)
 		}
 		alpha := float32(rho / pq)
-		axpy(alpha, p, x)
+		axpy(alpha, p, xs)
 		axpy(-alpha, q, r)
 		rr := float64(dot(r, r))
 		if rr <= 1e-20 {
@@ -302,6 +386,7 @@ func solveRowCG(x, other []float32, idx []int32, c []float32, ag []float32, lamb
 		}
 		rho = rr
 	}
+	copy(x, xs[:k])
 	return nil
 }
 
