@@ -58,10 +58,30 @@ func LocalPath(p string) (string, error) {
 	return "", fmt.Errorf("not a local path (scheme %s)", Scheme(p))
 }
 
+// withoutIPv6Host drops a bracketed IPv6 literal host ("https://[::1]/x")
+// from p's authority: its colons are an address, not a '::' chain.
+func withoutIPv6Host(p string) string {
+	i := strings.Index(p, "://")
+	if i < 0 {
+		return p
+	}
+	auth := p[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	o := strings.IndexByte(auth, '[')
+	c := strings.IndexByte(auth, ']')
+	if o < 0 || c < o {
+		return p
+	}
+	start := i + 3 + o
+	return p[:start] + p[i+3+c+1:]
+}
+
 // checkPath applies §3.5 to one input or output path; the message never
 // repeats the path (it may hold an expanded env value).
 func checkPath(p string, output bool) string {
-	if strings.Contains(p, "::") {
+	if strings.Contains(withoutIPv6Host(p), "::") {
 		return "'::' chains are not allowed"
 	}
 	s := Scheme(p)

@@ -302,6 +302,12 @@ func TestPathPolicy(t *testing.T) {
 	f("https://h/x.csv", false, "")
 	f("ftp://h/x.csv", false, `scheme "ftp" is not allowed for an input path`)
 	f("a::b", false, "'::' chains are not allowed")
+	// An IPv6 literal host is an address, not a chain (§10 item 23 needs
+	// https://[::1]/ to reach the address guard); a chain after it is not.
+	f("https://[::1]/x.csv", false, "")
+	f("https://[::ffff:127.0.0.1]:8443/x.csv", false, "")
+	f("https://[::1]/x::s3://b/k", false, "'::' chains are not allowed")
+	f("simplecache::https://[::1]/x", false, "'::' chains are not allowed")
 	f("https://u:p@h/x", false, "userinfo is not allowed in https URIs")
 	f("abfss://u@h/x", true, "userinfo is not allowed in abfss URIs")
 	f("http://h/x", true, `scheme "http" is not allowed for an output path`)
