@@ -171,6 +171,9 @@ func probe(ctx context.Context, p string, opt Options) error {
 	if opener(s) == nil {
 		return dsErr("reading %s sources is not available in this build", s)
 	}
+	if pr := prober(s); pr != nil {
+		return pr(ctx, p, opt)
+	}
 	return nil
 }
 

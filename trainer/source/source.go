@@ -106,10 +106,16 @@ type Factory func(r *recipe.Recipe, opt Options) (Source, error)
 // cap and return classified *failure.Error values.
 type Opener func(ctx context.Context, path string, opt Options) (io.ReadCloser, error)
 
+// Prober is validate's check of a non-local path of a URI scheme, without
+// reading the data (e.g. the http(s) address guard). It returns classified
+// *failure.Error values.
+type Prober func(ctx context.Context, path string, opt Options) error
+
 var (
 	mu        sync.RWMutex
 	factories = map[string]Factory{}
 	openers   = map[string]Opener{}
+	probers   = map[string]Prober{}
 )
 
 // Register makes a source type available to New; a later call for the same
@@ -126,6 +132,20 @@ func RegisterOpener(scheme string, o Opener) {
 	mu.Lock()
 	defer mu.Unlock()
 	openers[strings.ToLower(scheme)] = o
+}
+
+// RegisterProber makes csv and parquet Probe run p for paths of a URI
+// scheme (lower case); schemes without one only need an opener.
+func RegisterProber(scheme string, p Prober) {
+	mu.Lock()
+	defer mu.Unlock()
+	probers[strings.ToLower(scheme)] = p
+}
+
+func prober(scheme string) Prober {
+	mu.RLock()
+	defer mu.RUnlock()
+	return probers[scheme]
 }
 
 func opener(scheme string) Opener {

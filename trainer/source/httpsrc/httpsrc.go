@@ -22,6 +22,8 @@ import (
 func init() {
 	source.RegisterOpener("https", Open)
 	source.RegisterOpener("http", Open)
+	source.RegisterProber("https", Probe)
+	source.RegisterProber("http", Probe)
 }
 
 // Defaults and clamps of RECOTEM_HTTP_TIMEOUT_SECONDS (§2).
