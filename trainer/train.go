@@ -184,6 +184,8 @@ func (s *state) lock(ctx context.Context, rec *recipe.Recipe) (func(), bool, err
 	case errors.Is(err, lock.ErrTimeout):
 		s.rlog.Warn("recipe_lock_timeout", "lock_path", path, "waited_seconds", time.Since(start).Seconds(), "timeout", s.opt.LockTimeout.Seconds())
 		return nil, false, failure.New(failure.LockContest, "lock_timeout", "lock %s still held after %s", path, s.opt.LockTimeout)
+	case errors.Is(err, lock.ErrSymlink):
+		s.rlog.Error("recipe_lock_unsafe_symlink", "lock_path", path)
 	}
 	return nil, false, ensureClass(err, failure.Unknown, "internal_error")
 }
