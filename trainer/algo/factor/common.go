@@ -185,16 +185,35 @@ func parallelBlocks(ctx context.Context, n, block int, newScratch func() any, fn
 	return ctx.Err()
 }
 
+func to32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}
+
 // gram returns FᵀF (k×k) of the n×k row-major matrix F, accumulated in
-// float64 over fixed blocks (deterministic for any GOMAXPROCS).
+// float32 within fixed row blocks and float64 across them. Each block is
+// transposed to Fᵀ (k×b), and row a of the upper triangle of FᵀF is one
+// AVX2 matrix-vector product Fᵀ[a:]·Fᵀ[a] over vectors of length b.
+// Blocks are fixed, so the result does not depend on GOMAXPROCS.
 func gram(ctx context.Context, f []float32, n, k int) ([]float64, error) {
-	const block = 2048
+	const block = 4096
 	nb := (n + block - 1) / block
 	parts := make([][]float32, nb)
 	err := parallelBlocks(ctx, n, block, nil, func(lo, hi int, _ any) error {
+		b := hi - lo
+		ft := make([]float32, k*b)
+		for r := 0; r < b; r++ {
+			for c, x := range f[(lo+r)*k : (lo+r+1)*k] {
+				ft[c*b+r] = x
+			}
+		}
 		g := make([]float32, k*k)
-		// g += F[lo:hi]ᵀ F[lo:hi]
-		blas32.Sgemm('T', 'N', k, k, hi-lo, 1, f[lo*k:hi*k], k, f[lo*k:hi*k], k, 0, g, k)
+		for a := 0; a < k; a++ {
+			vek32.MatMul_Into(g[a*k+a:a*k+k], ft[a*b:], ft[a*b:(a+1)*b], b)
+		}
 		parts[lo/block] = g
 		return nil
 	})
@@ -203,17 +222,16 @@ func gram(ctx context.Context, f []float32, n, k int) ([]float64, error) {
 	}
 	out := make([]float64, k*k)
 	for _, g := range parts {
-		for i, x := range g {
-			out[i] += float64(x)
+		for a := 0; a < k; a++ {
+			for c := a; c < k; c++ {
+				out[a*k+c] += float64(g[a*k+c])
+			}
+		}
+	}
+	for a := 0; a < k; a++ {
+		for c := 0; c < a; c++ {
+			out[a*k+c] = out[c*k+a]
 		}
 	}
 	return out, nil
-}
-
-func to32(x []float64) []float32 {
-	out := make([]float32, len(x))
-	for i, v := range x {
-		out[i] = float32(v)
-	}
-	return out
 }
