@@ -327,6 +327,16 @@ func TestAccTrainAppendSha(t *testing.T) {
 	if r.stdout != "" {
 		t.Errorf("train stdout %q", r.stdout)
 	}
+	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("stderr line is not JSON: %q", l)
+		}
+	}
+	for _, k := range [][]byte{a.k1, a.k2} {
+		if strings.Contains(r.stderr, hex.EncodeToString(k)) {
+			t.Error("train log holds a signing key")
+		}
+	}
 	evs := events(t, r.stderr)
 	order := []string{"training_started", "fetching_data", "csv_source_fetch_start", "csv_source_fetch_done", "data_fetched", "data_cleansed",
 		"splitting_data", "split_done", "search_started", "trial_done", "tuning_complete", "search_done",
@@ -512,6 +522,10 @@ func TestAccTrainFailures(t *testing.T) {
 		{name: "partition key var", r: rcp{source: src("/x/${RECOTEM_RECIPE_PARTITION_KEY}.csv")}, env: []string{"RECOTEM_RECIPE_PARTITION_KEY=zzsecretzz"}, code: 2, msg: "RECOTEM_RECIPE_PARTITION_KEY", notMsg: "zzsecretzz"},
 		{name: "HOME var", r: rcp{source: src("${HOME}/x.csv")}, code: 2, msg: "HOME", notMsg: os.Getenv("HOME") + "/"},
 		{name: "unset var", r: rcp{source: src("${RECOTEM_RECIPE_NOPE}")}, code: 2, msg: "RECOTEM_RECIPE_NOPE"},
+		{name: "no default syntax", r: rcp{source: src("${RECOTEM_RECIPE_X:-/tmp/x.csv}")}, env: []string{"RECOTEM_RECIPE_X=" + a.quickstart}, code: 2, notMsg: a.quickstart},
+		{name: "env-var blacklisted name", args: []string{"--env-var", "RECOTEM_RECIPE_API_TOKEN=x"}, code: 2},
+		{name: "missing keys beat recipe errors", r: rcp{extra: "bogus: 1\n"}, env: []string{"RECOTEM_SIGNING_KEYS="}, code: 8, errCode: "signing_key_missing"},
+		{name: "lock-timeout checked before the recipe", r: rcp{extra: "bogus: 1\n"}, args: []string{"--lock-timeout", "-3"}, code: 8},
 		{name: "env-var without =", args: []string{"--env-var", "NOEQ"}, code: 2},
 		{name: "env-var not RECOTEM_RECIPE_", args: []string{"--env-var", "HOME=/x"}, code: 2},
 		{name: "run id with space", args: []string{"--run-id", "a b"}, code: 2},
@@ -644,7 +658,7 @@ func TestAccLock(t *testing.T) {
 	r = a.train(t, nil, "--lock-timeout", "1", recipe)
 	took := time.Since(start)
 	e := findEvent(events(t, r.stderr), "recipe_lock_timeout")
-	if r.code != 6 || e == nil || e["lock_path"] != lockPath || took < time.Second {
+	if r.code != 6 || e == nil || e["lock_path"] != lockPath || took < time.Second || took > 10*time.Second {
 		t.Errorf("--lock-timeout 1: exit %d after %v, event %v\n%s", r.code, took, e, r.stderr)
 	}
 	if e != nil {
@@ -785,6 +799,11 @@ func TestAccHTTPSource(t *testing.T) {
 			if n := countEvents(evs, "csv_source_redirect"); n != tc.nRedirect && tc.code == 0 {
 				t.Errorf("%d csv_source_redirect events, want %d", n, tc.nRedirect)
 			}
+			for _, e := range evs {
+				if e["event"] == "csv_source_redirect" && (e["from"] == nil || e["to"] == nil || e["path"] == nil || e["status"] == nil) {
+					t.Errorf("csv_source_redirect lacks path/from/to/status: %v", e)
+				}
+			}
 			if tc.code == 7 {
 				if e := findEvent(evs, "train_error"); e["code"] != "datasource_error" {
 					t.Errorf("train_error %v", e)
@@ -897,6 +916,10 @@ func TestAccStudyBudgets(t *testing.T) {
 		{"{algorithms: [IALS, TopPop], n_trials: 40, per_algorithm_trials: {IALS: 0}}", map[string]int{"TopPop": 40}},
 		{"{algorithms: [IALS, CosineKNN, TopPop], n_trials: 2, per_algorithm_trials: {IALS: 5, CosineKNN: 5, TopPop: 5}}", map[string]int{"IALS": 1, "CosineKNN": 1}},
 		{"{algorithms: [TopPop, IALS, CosineKNN], n_trials: 7}", map[string]int{"TopPop": 3, "IALS": 2, "CosineKNN": 2}},
+		{"{algorithms: [IALS, CosineKNN, TopPop], n_trials: 40}", map[string]int{"IALS": 14, "CosineKNN": 13, "TopPop": 13}},
+		{"{algorithms: [IALS, CosineKNN, TopPop], n_trials: 40, per_algorithm_trials: {IALS: 24, CosineKNN: 12, TopPop: 4}}", map[string]int{"IALS": 24, "CosineKNN": 12, "TopPop": 4}},
+		{"{algorithms: [IALS, TopPop], n_trials: 40, per_algorithm_trials: {IALS: 30, TopPop: 30}}", map[string]int{"IALS": 20, "TopPop": 20}},
+		{"{algorithms: [IALS, CosineKNN, TopPop], n_trials: 40, per_algorithm_trials: {IALS: 10}}", map[string]int{"IALS": 10, "CosineKNN": 15, "TopPop": 15}},
 	} {
 		r := a.train(t, nil, a.write(t, rcp{training: tc.training}))
 		if r.code != 0 {
@@ -919,7 +942,7 @@ func TestAccStudyBudgets(t *testing.T) {
 		t.Errorf("storage_path is not a SQLite file: %v", err)
 	}
 	r = a.train(t, nil, "--run-id", "resume1", recipe)
-	if n := countEvents(events(t, r.stderr), "trial_done"); n != 0 {
+	if n := countEvents(events(t, r.stderr), "trial_done"); n != 0 || r.code != 0 {
 		t.Errorf("resumed run ran %d more trials over a spent budget (exit %d)\n%s", n, r.code, r.stderr)
 	}
 	r = a.train(t, nil, "--run-id", "other", recipe)
@@ -936,6 +959,8 @@ func TestAccValidate(t *testing.T) {
 	if r.code != 0 || r.stdout != "Recipe 'acc': schema OK\nDataSource: probe OK (csv)\nValidation passed.\n" {
 		t.Errorf("validate: %d %q %s", r.code, r.stdout, r.stderr)
 	}
+	db := sqliteDB(t, a)
+	sqlRcp := rcp{source: "{type: sql, dsn_env: RECOTEM_RECIPE_DSN, query: \"SELECT user_id, item_id, timestamp FROM t\"}"}
 	for _, tc := range []struct {
 		name string
 		r    rcp
@@ -945,11 +970,34 @@ func TestAccValidate(t *testing.T) {
 		{"missing local source", rcp{source: fmt.Sprintf("{type: csv, path: %q}", filepath.Join(a.dir, "absent.csv"))}, nil, 3},
 		{"unknown key", rcp{extra: "bogus: 1\n"}, nil, 2},
 		{"guard-refused https", rcp{source: fmt.Sprintf("{type: csv, path: \"https://127.0.0.1/x.csv\", sha256: %q}", strings.Repeat("0", 64))}, nil, 7},
+		{"guard-refused postgres", sqlRcp, []string{"RECOTEM_RECIPE_DSN=postgresql://u:pw@127.0.0.1:5432/db"}, 7},
+		{"sqlite probe", sqlRcp, []string{"RECOTEM_RECIPE_DSN=sqlite:///" + db}, 0},
+		{"unset dsn", sqlRcp, nil, 3},
+		{"unset env var", rcp{source: `{type: csv, path: "${RECOTEM_RECIPE_NOPE}"}`}, nil, 2},
 	} {
 		r := recotem(t, a.dir, tc.env, "validate", a.write(t, tc.r))
 		if r.code != tc.code {
 			t.Errorf("%s: exit %d, want %d\n%s", tc.name, r.code, tc.code, r.stderr)
 		}
+		if tc.code == 0 && !strings.HasSuffix(r.stdout, "DataSource: probe OK (sql)\nValidation passed.\n") {
+			t.Errorf("%s: stdout %q", tc.name, r.stdout)
+		}
+		if strings.Contains(r.stderr, ":pw@") {
+			t.Errorf("%s: DSN leaked: %s", tc.name, r.stderr)
+		}
+	}
+
+	// A directory is loaded strictly: a duplicate name → 2.
+	vdir := filepath.Join(a.dir, "vdir")
+	os.MkdirAll(vdir, 0o755)
+	body, _ := os.ReadFile(good)
+	os.WriteFile(filepath.Join(vdir, "a.yaml"), body, 0o644)
+	if r := recotem(t, a.dir, nil, "validate", vdir); r.code != 0 || strings.Count(r.stdout, "schema OK") != 1 {
+		t.Errorf("validate dir: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	os.WriteFile(filepath.Join(vdir, "b.yaml"), body, 0o644)
+	if r := recotem(t, a.dir, nil, "validate", vdir); r.code != 2 {
+		t.Errorf("validate dir with a duplicate name: %d %q %s", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -990,6 +1038,7 @@ func TestAccInspect(t *testing.T) {
 		{"payload over cap", put("bigpay.recotem", bigPayload), []string{"RECOTEM_MAX_PAYLOAD_BYTES=1048576"}, 5, "payload exceeds max bytes"},
 		{"artifact over cap", put("bigart.recotem", bigPayload), []string{"RECOTEM_MAX_ARTIFACT_BYTES=1048576", "RECOTEM_MAX_PAYLOAD_BYTES=1048576"}, 5, "payload exceeds max bytes"},
 		{"missing file", filepath.Join(a.dir, "nope.recotem"), nil, 5, "artifact not found"},
+		{"dangling pointer", put("dangling.recotem", []byte("gone.12345678.recotem\n")), nil, 5, "gone.12345678.recotem"},
 		{"header not an object", put("arr.recotem", writeContainer("k1", a.k1, []byte(`[1]`), nil, 1, 3)), nil, 5, "header JSON decode failed"},
 		{"payload cap over artifact cap", art, []string{"RECOTEM_MAX_ARTIFACT_BYTES=1048576", "RECOTEM_MAX_PAYLOAD_BYTES=2097152"}, 8, ""},
 		{"dev flag outside development", art, []string{"RECOTEM_ENV=production", "--dev"}, 8, ""},
@@ -1092,6 +1141,9 @@ func TestAccServeConfig(t *testing.T) {
 			evs := events(t, r.stderr)
 			if tc.event != "" && findEvent(evs, tc.event) == nil {
 				t.Errorf("no %s event:\n%s", tc.event, r.stderr)
+			}
+			if e := findEvent(evs, "serve_bind_failed"); tc.event == "serve_bind_failed" && (e["port"] != float64(busy.Addr().(*net.TCPAddr).Port) || e["host"] != "127.0.0.1" || e["error"] == nil || e["errno"] == nil) {
+				t.Errorf("serve_bind_failed fields: %v", e)
 			}
 			if tc.name == "no signing keys" && findEvent(evs, "security.posture")["signing_key_status"] != "missing" {
 				t.Errorf("posture: %v", findEvent(evs, "security.posture"))
