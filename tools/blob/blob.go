@@ -271,16 +271,26 @@ func (s *Store) Open(ctx context.Context, uri string, maxBytes int64) (io.ReadCl
 	if maxBytes > 0 && info.Size > maxBytes {
 		return nil, info, &Error{Op: "read", URI: uri, Kind: ErrTooLarge, Err: fmt.Errorf("%d bytes, cap %d", info.Size, maxBytes)}
 	}
-	loc, _ := Parse(uri)
+	r, err := s.Reader(ctx, uri, maxBytes)
+	return r, info, err
+}
+
+// Reader opens the object's body without a stat; the reader fails with
+// ErrTooLarge past maxBytes (≤ 0: no cap). Open is Stat plus Reader.
+func (s *Store) Reader(ctx context.Context, uri string, maxBytes int64) (io.ReadCloser, error) {
+	loc, err := Parse(uri)
+	if err != nil {
+		return nil, err
+	}
 	b, err := s.bucket(ctx, loc)
 	if err != nil {
-		return nil, info, classify("open bucket", uri, err)
+		return nil, classify("open bucket", uri, err)
 	}
 	r, err := b.NewReader(ctx, loc.Key, nil)
 	if err != nil {
-		return nil, info, classify("read", uri, err)
+		return nil, classify("read", uri, err)
 	}
-	return &capReader{r: r, left: maxBytes, capped: maxBytes > 0, uri: uri, max: maxBytes}, info, nil
+	return &capReader{r: r, left: maxBytes, capped: maxBytes > 0, uri: uri, max: maxBytes}, nil
 }
 
 type capReader struct {
