@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
@@ -1285,5 +1286,67 @@ func TestAccBench(t *testing.T) {
 	r = recotem(t, a.dir, nil, "bench", "--url", "http://192.0.2.1:8080", "--recipe", "b", "--duration", "1s", "--json")
 	if r.code != 8 {
 		t.Errorf("non-loopback bench: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// Items 24 (local pin), 27, 9 (log fallbacks), §3.1 parse errors: local
+// source details.
+func TestAccLocalSource(t *testing.T) {
+	a := newAcc(t)
+	body, _ := os.ReadFile(a.quickstart)
+	sum := sha256.Sum256(body)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(body)
+	zw.Close()
+	gzPath := filepath.Join(a.dir, "inter.csv.gz")
+	os.WriteFile(gzPath, gz.Bytes(), 0o644)
+	empty := filepath.Join(a.dir, "empty.csv")
+	os.WriteFile(empty, nil, 0o644)
+	noCol := filepath.Join(a.dir, "nocol.csv")
+	os.WriteFile(noCol, []byte("user,item_id,timestamp\nu1,i1,1\n"), 0o644)
+	src := func(p, sha string) rcp {
+		if sha == "" {
+			return rcp{source: fmt.Sprintf("{type: csv, path: %q}", p)}
+		}
+		return rcp{source: fmt.Sprintf("{type: csv, path: %q, sha256: %q}", p, sha)}
+	}
+	for _, tc := range []struct {
+		name  string
+		r     rcp
+		env   []string
+		code  int
+		event string
+		msg   string
+	}{
+		{name: "right local sha256", r: src(a.quickstart, hex.EncodeToString(sum[:])), code: 0},
+		{name: "wrong local sha256", r: src(a.quickstart, strings.Repeat("cd", 32)), code: 7, msg: "sha256 mismatch"},
+		{name: "gzip by suffix", r: src(gzPath, ""), code: 0},
+		{name: "file URI", r: src("file://"+a.quickstart, ""), code: 0},
+		{name: "empty csv", r: src(empty, ""), code: 3},
+		{name: "missing column", r: src(noCol, ""), code: 3, msg: "user_id"},
+		{name: "bad log format falls back", r: src(a.quickstart, ""), env: []string{"RECOTEM_LOG_FORMAT=xml"}, code: 0},
+		{name: "unparseable download cap", r: src(a.quickstart, ""), env: []string{"RECOTEM_MAX_DOWNLOAD_BYTES=lots"}, code: 0, event: "env_var_unparseable"},
+		{name: "clamped download cap", r: src(a.quickstart, ""), env: []string{"RECOTEM_MAX_DOWNLOAD_BYTES=5"}, code: 0, event: "env_var_clamped"},
+		{name: "string spellings", r: rcp{training: `{algorithms: [TopPop], n_trials: "2", cutoff: "5"}`, extra: "cleansing: {drop_null_ids: \"true\", min_rows: \"10\"}\n"}, code: 0},
+		{name: "YAML syntax error", r: rcp{extra: "oops: a: b\n"}, code: 2, msg: ".yaml:6: YAML parse failed"},
+		{name: "top level not a mapping", r: rcp{extra: "- x\n"}, code: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.train(t, tc.env, a.write(t, tc.r))
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tc.code, r.stderr)
+			}
+			if tc.msg != "" && !strings.Contains(r.stderr, tc.msg) {
+				t.Errorf("stderr lacks %q:\n%s", tc.msg, r.stderr)
+			}
+			evs := events(t, r.stderr)
+			if tc.event != "" && (findEvent(evs, tc.event) == nil || findEvent(evs, tc.event)["name"] != "RECOTEM_MAX_DOWNLOAD_BYTES") {
+				t.Errorf("no %s for RECOTEM_MAX_DOWNLOAD_BYTES:\n%s", tc.event, r.stderr)
+			}
+			if tc.code == 0 && findEvent(evs, "train_done") == nil {
+				t.Errorf("no train_done:\n%s", r.stderr)
+			}
+		})
 	}
 }
