@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/tools/blob"
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/algo/factor"
 	"github.com/recotem/recotem/trainer/algo/itemitem"
@@ -25,6 +27,7 @@ import (
 	"github.com/recotem/recotem/trainer/lock"
 	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/search"
+	"github.com/recotem/recotem/trainer/source/blobsrc"   // s3/gs/az/abfs(s) paths; remote outputs
 	_ "github.com/recotem/recotem/trainer/source/bqsrc"   // source type "bigquery"
 	_ "github.com/recotem/recotem/trainer/source/httpsrc" // https/http paths of csv and parquet
 	_ "github.com/recotem/recotem/trainer/source/sqlsrc"  // source type "sql"
@@ -259,7 +262,15 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	if root := s.opt.ArtifactRoot; root != "" {
 		wopt.BeforeRename = func(final string) error { return recheckContainment(root, final) }
 	}
-	wr, err := format.WriteArtifactWith(localPath(rec.Output.Path), wopt, key, fields, builder)
+	var wr format.WriteResult
+	if blob.IsRemote(rec.Output.Path) {
+		// Object stores: plain puts, the sha object before the pointer (§3.10).
+		wr, err = blobsrc.Store().WriteArtifact(ctx, rec.Output.Path, rec.Output.Versioning, func(w io.Writer) error {
+			return format.Encode(w, key, fields, builder)
+		})
+	} else {
+		wr, err = format.WriteArtifactWith(localPath(rec.Output.Path), wopt, key, fields, builder)
+	}
 	if err != nil {
 		return nil, failure.Wrap(failure.Artifact, "internal_error", err)
 	}

@@ -3,6 +3,8 @@ package blob
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -218,4 +220,53 @@ func TestS3Large(t *testing.T) {
 	if err != nil || !bytes.Equal(got, body) || info.Size != int64(len(body)) {
 		t.Fatalf("round trip: %d bytes, %v", len(got), err)
 	}
+}
+
+func testWriteArtifact(t *testing.T, s *Store, base string) {
+	ctx := context.Background()
+	out := base + "/news.recotem"
+	body := []byte("not really an artifact but bytes all the same")
+	res, err := s.WriteArtifact(ctx, out, "append_sha", func(w io.Writer) error { _, err := w.Write(body); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	want := base + "/news." + hex.EncodeToString(sum[:4]) + ".recotem"
+	if res.Artifact != want || res.Pointer != out || res.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("result %+v, want artifact %s", res, want)
+	}
+	ptr, _, err := s.ReadAll(ctx, out, 512)
+	if err != nil || string(ptr) != "news."+hex.EncodeToString(sum[:4])+".recotem\n" {
+		t.Fatalf("pointer %q %v", ptr, err)
+	}
+	got, _, err := s.ReadAll(ctx, want, 1<<20)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("sha object %q %v", got, err)
+	}
+	// always_overwrite writes only output.path.
+	res, err = s.WriteArtifact(ctx, base+"/plain.recotem", "always_overwrite", func(w io.Writer) error { _, err := w.Write(body); return err })
+	if err != nil || res.Artifact != base+"/plain.recotem" || res.Pointer != "" {
+		t.Fatalf("always_overwrite: %+v %v", res, err)
+	}
+	// A failing encoder publishes nothing.
+	_, err = s.WriteArtifact(ctx, base+"/fail.recotem", "append_sha", func(w io.Writer) error { return errors.New("boom") })
+	if err == nil {
+		t.Fatal("encoder failure not reported")
+	}
+	if _, err := s.Stat(ctx, base+"/fail.recotem"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("pointer published after a failed encode: %v", err)
+	}
+}
+
+func TestWriteArtifactFile(t *testing.T) {
+	s := NewStore()
+	defer s.Close()
+	testWriteArtifact(t, s, "file://"+filepath.ToSlash(t.TempDir()))
+}
+
+func TestWriteArtifactS3(t *testing.T) {
+	base := s3Base(t)
+	s := NewStore()
+	defer s.Close()
+	testWriteArtifact(t, s, base)
 }
