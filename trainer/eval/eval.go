@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/viterin/vek/vek32"
+
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/algo/refscore"
 	"github.com/recotem/recotem/trainer/sparse"
@@ -63,7 +65,19 @@ func (s Scores) Get(metric string) float64 {
 // scores (score desc, then lower index), and compute the metrics; average over
 // those users. Work is split over GOMAXPROCS goroutines; ctx cancellation
 // stops it and returns ctx.Err().
+//
+// Factor models are scored by the blocked float32 product of factorScorer
+// (float32 scores, as upstream IALS and BPRFM score; algorithms.md §6); every
+// other kind through refscore.ScoreUser.
 func Evaluate(ctx context.Context, m *algo.Model, train, heldout *sparse.CSR, offset, cutoff int) (Scores, error) {
+	return evaluate(ctx, m, train, heldout, offset, cutoff, true)
+}
+
+// evaluate is Evaluate; blocked=false is the reference path the tests and
+// the benchmark compare with: factor models scored per user by
+// refscore.ScoreUser (float64 accumulation) and every row ranked by
+// refscore.AppendTopK.
+func evaluate(ctx context.Context, m *algo.Model, train, heldout *sparse.CSR, offset, cutoff int, blocked bool) (Scores, error) {
 	if m.NItems != train.Cols || heldout.Cols != train.Cols {
 		return Scores{}, fmt.Errorf("%w: model %d items, train %d cols, held-out %d cols", ErrShape, m.NItems, train.Cols, heldout.Cols)
 	}
@@ -88,6 +102,10 @@ func Evaluate(ctx context.Context, m *algo.Model, train, heldout *sparse.CSR, of
 		idcg[j+1] = idcg[j] + disc[j]
 	}
 
+	var fs *factorScorer
+	if blocked && m.Kind == algo.KindFactor {
+		fs = newFactorScorer(m)
+	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), nu))
 	const block = 64
 	var (
@@ -111,7 +129,12 @@ func Evaluate(ctx context.Context, m *algo.Model, train, heldout *sparse.CSR, of
 			defer wg.Done()
 			scores := make([]float64, train.Cols)
 			top := make([]int, 0, cutoff)
+			heapBuf := make([]int, 0, cutoff)
 			inTest := make([]bool, train.Cols)
+			var s32 []float32
+			if fs != nil {
+				s32 = make([]float32, train.Cols)
+			}
 			for {
 				a, b, ok := take()
 				if !ok {
@@ -125,11 +148,19 @@ func Evaluate(ctx context.Context, m *algo.Model, train, heldout *sparse.CSR, of
 					valid[v] = true
 					u := offset + v
 					tIdx, tVal := train.Row(u)
-					refscore.ScoreUser(m, u, tIdx, tVal, scores)
+					if fs != nil {
+						fs.score(u, s32, scores)
+					} else {
+						refscore.ScoreUser(m, u, tIdx, tVal, scores)
+					}
 					for _, j := range tIdx {
 						scores[j] = math.Inf(-1)
 					}
-					top = refscore.AppendTopK(top[:0], scores, cutoff)
+					if blocked {
+						top, heapBuf = topK(top[:0], scores, cutoff, heapBuf)
+					} else {
+						top = refscore.AppendTopK(top[:0], scores, cutoff)
+					}
 					for _, j := range gIdx {
 						inTest[j] = true
 					}
@@ -190,4 +221,135 @@ func userMetrics(top []int, inTest []bool, g int, disc, idcg []float64) [5]float
 	}
 	r[4] = float64(hits) / float64(n)
 	return r
+}
+
+// factorChunk is the number of items per column block of the transposed item
+// factors: one user's k×factorChunk slice of Vᵀ (k = 81: 648 KiB) is read
+// once per user while that user's 8 KiB score strip stays in L1.
+const factorChunk = 2048
+
+// factorScorer computes factor-model score rows s_u = V·z_u (+ b) as float32
+// products over item blocks: Vᵀ is stored block by block (block c is the
+// k×w row-major Vᵀ of items [c·factorChunk, c·factorChunk+w)), so each
+// block's scores are one AVX2 vector-matrix product z_uᵀ·Vᵀ_c whose inner loop
+// runs along the items. It is read-only after construction and shared by
+// the workers.
+type factorScorer struct {
+	m  *algo.Model
+	vt []float32 // blocked Vᵀ, NItems×K values
+}
+
+func newFactorScorer(m *algo.Model) *factorScorer {
+	k, n := m.K, m.NItems
+	vt := make([]float32, n*k)
+	for lo := 0; lo < n; lo += factorChunk {
+		w := min(factorChunk, n-lo)
+		blk := vt[lo*k : (lo+w)*k]
+		for j := 0; j < w; j++ {
+			for f, x := range m.ItemFactors[(lo+j)*k : (lo+j+1)*k] {
+				blk[f*w+j] = x
+			}
+		}
+	}
+	return &factorScorer{m: m, vt: vt}
+}
+
+// score writes user u's score row into dst (float64, len NItems), using
+// s32 (len NItems) as the caller-owned float32 row.
+func (fs *factorScorer) score(u int, s32 []float32, dst []float64) {
+	m := fs.m
+	k, n := m.K, m.NItems
+	z := m.UserFactors[u*k : (u+1)*k]
+	if k == 0 {
+		clear(s32[:n])
+	} else {
+		for lo := 0; lo < n; lo += factorChunk {
+			w := min(factorChunk, n-lo)
+			vek32.MatMul_Into(s32[lo:lo+w], z, fs.vt[lo*k:(lo+w)*k], k) // (1×k)·(k×w)
+		}
+	}
+	if b := m.ItemBias; b != nil {
+		for i, x := range s32[:n] {
+			dst[i] = float64(x) + float64(b[i])
+		}
+		return
+	}
+	for i, x := range s32[:n] {
+		dst[i] = float64(x)
+	}
+}
+
+// topK appends to dst the indices of the k best finite scores, best first,
+// ranked by score descending then lower index (§3.3) — the order of
+// refscore.AppendTopK, whose container/heap version costs a third of a factor
+// evaluation. h is a caller-owned buffer (reset here). Items are scanned in
+// index order, so once the heap holds k items a later item enters only with
+// a strictly higher score than the worst kept one.
+func topK(dst []int, scores []float64, k int, h []int) ([]int, []int) {
+	h = h[:0]
+	if k <= 0 {
+		return dst, h
+	}
+	// worse(a, b): item a ranks after item b.
+	worse := func(a, b int) bool {
+		if scores[a] != scores[b] {
+			return scores[a] < scores[b]
+		}
+		return a > b
+	}
+	down := func(i int) {
+		n := len(h)
+		for {
+			l := 2*i + 1
+			if l >= n {
+				return
+			}
+			w := l
+			if r := l + 1; r < n && worse(h[r], h[l]) {
+				w = r
+			}
+			if !worse(h[w], h[i]) {
+				return
+			}
+			h[i], h[w] = h[w], h[i]
+			i = w
+		}
+	}
+	thr := math.Inf(-1)
+	for i, s := range scores {
+		if len(h) == k && !(s > thr) {
+			continue // not better than the worst kept (or NaN)
+		}
+		if math.IsInf(s, 0) || math.IsNaN(s) {
+			continue
+		}
+		if len(h) < k {
+			h = append(h, i)
+			for j := len(h) - 1; j > 0; { // sift up
+				p := (j - 1) / 2
+				if !worse(h[j], h[p]) {
+					break
+				}
+				h[j], h[p] = h[p], h[j]
+				j = p
+			}
+		} else {
+			h[0] = i
+			down(0)
+		}
+		if len(h) == k {
+			thr = scores[h[0]]
+		}
+	}
+	n := len(h)
+	start := len(dst)
+	dst = append(dst, make([]int, n)...)
+	for p := n - 1; p >= 0; p-- {
+		dst[start+p] = h[0]
+		last := len(h) - 1
+		h[0] = h[last]
+		h = h[:last]
+		down(0)
+	}
+	return dst, h
 }
