@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/blas"
+	"github.com/viterin/vek"
 	gblas "gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/mat"
 
@@ -111,7 +111,7 @@ func (m *TruncatedSVD) randomized(ctx context.Context, X *sparse.CSR, l, k int) 
 		return nil, err
 	}
 	c := make([]float64, l*l)
-	blas64.Dgemm(blas.Trans, blas.NoTrans, l, l, nI, 1, bt, l, bt, l, 0, c, l)
+	gram64(c, bt, nI, l)
 	var eig mat.EigenSym
 	if !eig.Factorize(mat.NewSymDense(l, c), true) {
 		return nil, fmt.Errorf("truncated svd: eigendecomposition failed")
@@ -133,7 +133,7 @@ func (m *TruncatedSVD) randomized(ctx context.Context, X *sparse.CSR, l, k int) 
 		}
 	}
 	vk := make([]float64, nI*k)
-	blas64.Dgemm(blas.NoTrans, blas.NoTrans, nI, k, l, 1, bt, l, hk, k, 0, vk, k)
+	vek.MatMul_Into(vk, bt, hk, l) // (nI×l)·(l×k)
 	return vk, nil
 }
 
@@ -188,12 +188,17 @@ func spmm(ctx context.Context, M *sparse.CSR, d []float64, w int, out []float64)
 
 // orth replaces the n×l row-major Y by an orthonormal basis of its column
 // space (two passes of eigen-based Gram orthonormalisation; directions with
-// negligible energy become zero columns).
+// negligible energy become zero columns). It works on Yᵀ (l×n) so that both
+// the Gram matrix and the update Yᵀ ← Tᵀ·Yᵀ run along vectors of length n.
 func orth(y []float64, n, l int) {
-	tmp := make([]float64, n*l)
+	yt := make([]float64, l*n)
+	transpose64(yt, y, n, l)
+	tmp := make([]float64, l*n)
+	defer func() { transpose64(y, yt, l, n) }()
+	g := make([]float64, l*l)
+	tt := make([]float64, l*l)
 	for range 2 {
-		g := make([]float64, l*l)
-		blas64.Dgemm(blas.Trans, blas.NoTrans, l, l, n, 1, y, l, y, l, 0, g, l)
+		gram64t(g, yt, n, l)
 		var eig mat.EigenSym
 		if !eig.Factorize(mat.NewSymDense(l, g), true) {
 			return
@@ -202,18 +207,52 @@ func orth(y []float64, n, l int) {
 		var e mat.Dense
 		eig.VectorsTo(&e)
 		top := math.Max(vals[l-1], 0)
-		t := make([]float64, l*l)
+		// Y ← Y·T with T[r][j] = e[r][j]·s_j, i.e. Yᵀ ← Tᵀ·Yᵀ.
 		for j := 0; j < l; j++ {
 			var s float64
 			if vals[j] > 1e-24*top && vals[j] > 0 {
 				s = 1 / math.Sqrt(vals[j])
 			}
 			for r := 0; r < l; r++ {
-				t[r*l+j] = e.At(r, j) * s
+				tt[j*l+r] = e.At(r, j) * s
 			}
 		}
-		blas64.Dgemm(blas.NoTrans, blas.NoTrans, n, l, l, 1, y, l, t, l, 0, tmp, l)
-		copy(y, tmp)
+		if n > 0 {
+			vek.MatMul_Into(tmp, tt, yt, l) // (l×l)·(l×n)
+		}
+		yt, tmp = tmp, yt
+	}
+}
+
+// transpose64 sets dst (c×r) = srcᵀ for the r×c row-major src.
+func transpose64(dst, src []float64, r, c int) {
+	for i := 0; i < r; i++ {
+		for j, x := range src[i*c : (i+1)*c] {
+			dst[j*r+i] = x
+		}
+	}
+}
+
+// gram64 sets g (l×l) = YᵀY for the n×l row-major Y (see gram64t).
+func gram64(g, y []float64, n, l int) {
+	yt := make([]float64, l*n)
+	transpose64(yt, y, n, l)
+	gram64t(g, yt, n, l)
+}
+
+// gram64t sets g (l×l) = YᵀY given Yᵀ (l×n): row a of the upper triangle is
+// one AVX2 matrix-vector product Yᵀ[a:]·Yᵀ[a] over vectors of length n.
+// (gonum's Dgemm is SSE2 and was 60 % of a MovieLens fit.)
+func gram64t(g, yt []float64, n, l int) {
+	if n == 0 {
+		clear(g[:l*l])
+		return
+	}
+	for a := 0; a < l; a++ {
+		vek.MatMul_Into(g[a*l+a:a*l+l], yt[a*n:], yt[a*n:(a+1)*n], n)
+		for c := a + 1; c < l; c++ {
+			g[c*l+a] = g[a*l+c]
+		}
 	}
 }
 
