@@ -13,6 +13,7 @@ import (
 
 	"github.com/recotem/recotem/appliance/metadata"
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/tools/blob"
 	"github.com/recotem/recotem/tools/fetch"
 )
 
@@ -38,6 +39,7 @@ type entry struct {
 type fileMarker struct {
 	mod  int64
 	size int64
+	tag  string // object stores: VersionId/ETag marker (blob.Info.Marker)
 }
 
 func (e *entry) setErr(kind, msg string) {
@@ -150,7 +152,13 @@ func statMarker(path string) (fileMarker, error) {
 
 // loadModel opens e's artifact and joins its metadata; it does not publish.
 func (a *app) loadModel(e *entry) (*loaded, error) {
-	op, err := a.open(e.info.OutputPath, a.ring, a.cfg.Limits)
+	var op *opened
+	var err error
+	if blob.IsRemote(e.info.OutputPath) {
+		op, err = a.openRemote(e.info.OutputPath)
+	} else {
+		op, err = a.open(e.info.OutputPath, a.ring, a.cfg.Limits)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +171,7 @@ func (a *app) loadModel(e *entry) (*loaded, error) {
 	l.bestClass = headerString(l.fields, "best_class")
 	if spec := e.info.Metadata; spec != nil {
 		t, err := metadata.Load(*spec, metadata.Options{Deny: a.cfg.MetadataDeny, MaxBytes: a.cfg.MaxDownloadBytes, Logger: a.log.With("recipe", e.name),
-			HTTP: &fetch.Fetcher{AllowPrivate: a.cfg.HTTPAllowPrivate, Timeout: a.cfg.HTTPTimeout}})
+			HTTP: &fetch.Fetcher{AllowPrivate: a.cfg.HTTPAllowPrivate, Timeout: a.cfg.HTTPTimeout}, Blobs: a.blobs()})
 		if err != nil {
 			l.refs.Store(0)
 			if l.close != nil {
@@ -209,17 +217,26 @@ func headerString(f map[string]json.RawMessage, key string) string {
 // kidOf reads the log-safe kid from an artifact file's first bytes: from
 // byte 12 on, even with a bad magic; "<unknown>" when it cannot.
 func (a *app) kidOf(path string) string {
-	target, _, err := format.ResolvePointer(path, a.cfg.Limits.MaxArtifactBytes)
-	if err != nil {
-		target = path
-	}
-	f, err := os.Open(target)
-	if err != nil {
-		return "<unknown>"
-	}
-	defer f.Close()
 	var b [45]byte
-	n, _ := f.Read(b[:])
+	var n int
+	var target string
+	if blob.IsRemote(path) {
+		var head []byte
+		head, target = a.remoteHead(path, len(b))
+		n = copy(b[:], head)
+	} else {
+		var err error
+		target, _, err = format.ResolvePointer(path, a.cfg.Limits.MaxArtifactBytes)
+		if err != nil {
+			target = path
+		}
+		f, err := os.Open(target)
+		if err != nil {
+			return "<unknown>"
+		}
+		defer f.Close()
+		n, _ = f.Read(b[:])
+	}
 	reason := ""
 	switch {
 	case n < 13:
@@ -253,7 +270,7 @@ func (a *app) initialLoad(entries []*entry, par int) {
 		go func(e *entry) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if m, err := statMarker(e.info.OutputPath); err == nil {
+			if m, err := a.artifactMarker(e.info.OutputPath, 30*time.Second); err == nil {
 				e.marker, e.hasMarker = m, true
 			}
 			l, err := a.loadModel(e)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/tools/blob"
 	"github.com/valyala/fasthttp"
 )
 
@@ -39,6 +40,10 @@ type app struct {
 	devDocs   bool
 
 	reqPool sync.Pool
+
+	// object-store artifacts and metadata (remote.go)
+	blobOnce  sync.Once
+	blobStore *blob.Store
 
 	// watcher
 	watchStop chan struct{}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/tools/blob"
 )
 
 const maxParallelStats = 16
@@ -296,7 +297,7 @@ func (a *app) poll(interval time.Duration) {
 			defer func() { <-sem }()
 			done := make(chan statResult, 1)
 			go func() {
-				m, err := statMarker(e.info.OutputPath)
+				m, err := a.artifactMarker(e.info.OutputPath, timeout)
 				done <- statResult{e: e, m: m, err: err}
 			}()
 			t := time.NewTimer(timeout)
@@ -368,7 +369,7 @@ func (a *app) reload(e *entry, force bool) {
 	if e.stub {
 		return
 	}
-	m, err := statMarker(e.info.OutputPath)
+	m, err := a.artifactMarker(e.info.OutputPath, 30*time.Second)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if e.errKind != "missing" {
@@ -436,6 +437,9 @@ func (a *app) loadFailed(e *entry, err error) {
 
 // fileSHA hashes the resolved artifact file (≤ artifact cap).
 func (a *app) fileSHA(path string) ([32]byte, error) {
+	if blob.IsRemote(path) {
+		return a.remoteSHA(path)
+	}
 	lim := a.cfg.Limits.MaxArtifactBytes
 	if lim == 0 {
 		lim = 2 << 30

@@ -18,6 +18,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/recotem/recotem/tools/blob"
 	"github.com/recotem/recotem/tools/fetch"
 )
 
@@ -39,6 +40,8 @@ type Options struct {
 	// HTTP fetches http(s) sources (address guard, timeout, redirects, cap,
 	// sha256 pin, metadata_source_* events); nil refuses them.
 	HTTP *fetch.Fetcher
+	// Blobs reads s3/gs/az/abfs(s) sources (size probe, cap); nil refuses them.
+	Blobs *blob.Store
 }
 
 // Sentinel errors; Load wraps them with detail.
@@ -114,8 +117,19 @@ func Load(spec Spec, opt Options) (*Table, error) {
 			return nil, fmt.Errorf("%w: %v", ErrSource, err)
 		}
 		data = buf.Bytes()
+	case blob.IsRemote(spec.Path):
+		if opt.Blobs == nil {
+			return nil, fmt.Errorf("%w: object-store sources are not enabled", ErrSource)
+		}
+		data, _, err = opt.Blobs.ReadAll(context.Background(), spec.Path, opt.MaxBytes)
+		switch {
+		case errors.Is(err, blob.ErrTooLarge):
+			return nil, ErrTooLarge
+		case err != nil:
+			return nil, fmt.Errorf("%w: %v", ErrSource, err)
+		}
 	case strings.Contains(strings.TrimPrefix(spec.Path, "file://"), "://"):
-		return nil, fmt.Errorf("%w: object-store metadata sources are not supported by serve", ErrSource)
+		return nil, fmt.Errorf("%w: unsupported metadata path scheme", ErrSource)
 	default:
 		path := strings.TrimPrefix(spec.Path, "file://")
 		if data, err = readCapped(path, opt.MaxBytes); err != nil {

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/tools/blob"
 )
 
 // Exit codes of §1.2 that inspect uses.
@@ -158,6 +160,9 @@ func read(loc string, maxBytes int64, fetch func(string, io.Writer) error) ([]by
 	if l := strings.ToLower(loc); fetch != nil && (strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")) {
 		return readURL(loc, maxBytes, fetch)
 	}
+	if blob.IsRemote(loc) {
+		return readObject(loc, maxBytes)
+	}
 	path, err := localPath(loc)
 	if err != nil {
 		return nil, err
@@ -212,6 +217,32 @@ func readURL(loc string, maxBytes int64, fetch func(string, io.Writer) error) ([
 	return get(target.String())
 }
 
+// readObject reads an s3/gs/az/abfs(s) artifact (≤ maxBytes) through
+// tools/blob, following a pointer object to its sibling. Credentials and
+// endpoints come from each cloud's standard environment.
+func readObject(loc string, maxBytes int64) ([]byte, error) {
+	st := blob.NewStore()
+	defer st.Close()
+	ctx := context.Background()
+	target, info, _, err := st.Resolve(ctx, loc)
+	if err == nil && info.Size > maxBytes {
+		return nil, format.ErrTooLarge
+	}
+	var data []byte
+	if err == nil {
+		data, _, err = st.ReadAll(ctx, target, maxBytes)
+	}
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		return nil, fmt.Errorf("%w: %v", format.ErrNotFound, err)
+	case errors.Is(err, blob.ErrTooLarge):
+		return nil, format.ErrTooLarge
+	case err != nil:
+		return nil, fmt.Errorf("artifact missing or unreadable: %w", err)
+	}
+	return data, nil
+}
+
 // capWriter buffers at most max bytes; one more is ErrTooLarge.
 type capWriter struct {
 	buf []byte
@@ -236,7 +267,7 @@ func localPath(loc string) (string, error) {
 	}
 	scheme := strings.ToLower(loc[:i])
 	if scheme != "file" {
-		return "", fmt.Errorf("%w: %s:// (inspect reads local paths, file:// and http(s):// URLs; copy the object locally first)", ErrScheme, scheme)
+		return "", fmt.Errorf("%w: %s:// (inspect reads local paths and file, s3, gs, az, abfs(s) and http(s) URIs)", ErrScheme, scheme)
 	}
 	u, err := url.Parse(loc)
 	if err != nil || (u.Host != "" && u.Host != "localhost") {

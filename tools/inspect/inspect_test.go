@@ -186,8 +186,8 @@ func TestFailures(t *testing.T) {
 	if err == nil || err.Code != 5 || !strings.HasPrefix(err.Line, "Artifact parse failed: header JSON decode failed: ") {
 		t.Fatalf("header not an object: %v", err)
 	}
-	f("unsupported scheme", Options{Path: "s3://bucket/m.recotem", Keys: keys}, 5,
-		"Artifact parse failed: unsupported artifact location: s3:// (inspect reads local paths, file:// and http(s):// URLs; copy the object locally first)")
+	f("unsupported scheme", Options{Path: "ftp://host/m.recotem", Keys: keys}, 5,
+		"Artifact parse failed: unsupported artifact location: ftp:// (inspect reads local paths and file, s3, gs, az, abfs(s) and http(s) URIs)")
 
 	// ConfigErrors (exit 8).
 	p := write(t, dir, "ok", good)
