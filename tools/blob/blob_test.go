@@ -168,7 +168,7 @@ func TestFileStore(t *testing.T) {
 // S3Env points the AWS SDK at the versitygw of .ci/services/s3.sh and
 // returns "s3://<bucket>/<unique prefix>"; it skips when that server is
 // not running.
-func s3Base(t *testing.T) string {
+func s3Base(t testing.TB) string {
 	t.Helper()
 	ep := os.Getenv("RECOTEM_TEST_S3_ENDPOINT")
 	if ep == "" {
