@@ -1161,7 +1161,7 @@ func TestAccServeConfig(t *testing.T) {
 	apiDigest := strings.TrimPrefix(k.apiEnv, "RECOTEM_API_KEYS=client:sha256:")
 
 	// No API keys + RECOTEM_HOST=0.0.0.0 → forced to loopback.
-	s := startServe(t, a.dir, []string{a.ringEnv, "RECOTEM_HOST=0.0.0.0"}, recipes)
+	s := startServeArgs(t, a.dir, []string{a.ringEnv, "RECOTEM_HOST=0.0.0.0"}, "--recipes", recipes, "--port", "0")
 	ok := waitFor(t, 10*time.Second, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -1180,7 +1180,7 @@ func TestAccServeConfig(t *testing.T) {
 	}
 
 	// Keys + --insecure-no-auth under dev: requests pass without a key.
-	s = startServe(t, a.dir, []string{a.ringEnv, k.apiEnv, "RECOTEM_ENV=dev"}, recipes)
+	s = startServeArgs(t, a.dir, []string{a.ringEnv, k.apiEnv, "RECOTEM_ENV=dev"}, "--recipes", recipes, "--port", "0")
 	resp := s.post(t, "/v1/recipes/srv:recommend", "", `{"user_id":"u75"}`)
 	s.stop(t)
 	if resp.code != 401 {
@@ -1194,7 +1194,7 @@ func TestAccServeConfig(t *testing.T) {
 	}
 
 	// Item 5: the keygen pair authenticates; item 41: auth_enabled true.
-	s = startServe(t, a.dir, []string{a.ringEnv, k.apiEnv}, recipes)
+	s = startServeArgs(t, a.dir, []string{a.ringEnv, k.apiEnv}, "--recipes", recipes, "--port", "0")
 	ok1 := s.post(t, "/v1/recipes/srv:recommend", k.apiPlain, `{"user_id":"u75"}`)
 	bad := s.post(t, "/v1/recipes/srv:recommend", k.apiPlain[:42]+"x", `{"user_id":"u75"}`)
 	s.stop(t)
@@ -1226,7 +1226,9 @@ func startServeArgs(t *testing.T, dir string, env []string, args ...string) *ser
 	}
 	s := &served{cmd: cmd, stderr: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
 	portc := make(chan string, 1)
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -1239,7 +1241,9 @@ func startServeArgs(t *testing.T, dir string, env []string, args ...string) *ser
 			}
 		}
 	}()
-	go func() { cmd.Wait(); pw.Close(); close(s.done) }()
+	// done closes only after the scanner has taken every line: after stop,
+	// s.stderr is complete and safe to read.
+	go func() { cmd.Wait(); pw.Close(); <-scanned; close(s.done) }()
 	select {
 	case p := <-portc:
 		s.base = "http://127.0.0.1:" + p
@@ -1265,7 +1269,7 @@ func TestAccBench(t *testing.T) {
 		t.Fatalf("train: %d %s", r.code, r.stderr)
 	}
 	os.WriteFile(filepath.Join(recipes, "b.yaml"), []byte(fmt.Sprintf("name: b\nsource: {type: csv, path: %q}\nschema: {user_column: user_id, item_column: item_id}\ntraining: {algorithms: [TopPop]}\noutput: {path: %q}\n", a.quickstart, a.out("b"))), 0o644)
-	s := startServe(t, a.dir, []string{a.ringEnv}, recipes)
+	s := startServeArgs(t, a.dir, []string{a.ringEnv}, "--recipes", recipes, "--port", "0")
 	defer s.stop(t)
 	r := recotem(t, a.dir, []string{a.ringEnv}, "bench", "--url", s.base, "--recipe", "b", "--endpoint", "recommend", "--duration", "2s", "--connections", "2", "--json", "--artifact", a.out("b"))
 	if r.code != 0 {
