@@ -197,14 +197,25 @@ func to32(x []float64) []float32 {
 // float32 within fixed row blocks and float64 across them. Each block is
 // transposed to Fᵀ (k×b), and row a of the upper triangle of FᵀF is one
 // AVX2 matrix-vector product Fᵀ[a:]·Fᵀ[a] over vectors of length b.
-// Blocks are fixed, so the result does not depend on GOMAXPROCS.
-func gram(ctx context.Context, f []float32, n, k int) ([]float64, error) {
+// Blocks are fixed, so the result does not depend on GOMAXPROCS. pool (may
+// be nil) supplies the per-worker transpose buffers: a fresh multi-MiB
+// buffer per call costs more in page faults than the products themselves.
+func gram(ctx context.Context, f []float32, n, k int, pool *bufPool) ([]float64, error) {
 	const block = 4096
 	nb := (n + block - 1) / block
 	parts := make([][]float32, nb)
-	err := parallelBlocks(ctx, n, block, nil, func(lo, hi int, _ any) error {
+	var held [][]float32
+	var hmu sync.Mutex
+	newScratch := func() any {
+		b := pool.get(min(n, block) * k)
+		hmu.Lock()
+		held = append(held, b)
+		hmu.Unlock()
+		return b
+	}
+	err := parallelBlocks(ctx, n, block, newScratch, func(lo, hi int, sc any) error {
 		b := hi - lo
-		ft := make([]float32, k*b)
+		ft := sc.([]float32)[:k*b]
 		for r := 0; r < b; r++ {
 			for c, x := range f[(lo+r)*k : (lo+r+1)*k] {
 				ft[c*b+r] = x
@@ -217,6 +228,9 @@ func gram(ctx context.Context, f []float32, n, k int) ([]float64, error) {
 		parts[lo/block] = g
 		return nil
 	})
+	for _, b := range held {
+		pool.put(b)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -234,4 +248,33 @@ func gram(ctx context.Context, f []float32, n, k int) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// bufPool keeps float32 buffers across calls; a nil *bufPool allocates.
+type bufPool struct {
+	mu   sync.Mutex
+	free [][]float32
+}
+
+func (p *bufPool) get(n int) []float32 {
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for i, b := range p.free {
+			if cap(b) >= n {
+				p.free = append(p.free[:i], p.free[i+1:]...)
+				return b[:n]
+			}
+		}
+	}
+	return make([]float32, n)
+}
+
+func (p *bufPool) put(b []float32) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.free = append(p.free, b)
+	p.mu.Unlock()
 }

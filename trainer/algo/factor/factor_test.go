@@ -378,12 +378,13 @@ func TestIALSCGMatchesCholesky(t *testing.T) {
 // float64 triple loop, across the block boundary and odd widths.
 func TestGramMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 9))
-	for _, tc := range []struct{ n, k int }{{1, 1}, {7, 5}, {300, 37}, {4096 + 33, 9}} {
+	pool := &bufPool{} // reused across cases: stale contents must not leak in
+	for _, tc := range []struct{ n, k int }{{300, 37}, {1, 1}, {7, 5}, {4096 + 33, 9}, {2 * 4096, 3}} {
 		f := make([]float32, tc.n*tc.k)
 		for i := range f {
 			f[i] = float32(rng.NormFloat64())
 		}
-		got, err := gram(context.Background(), f, tc.n, tc.k)
+		got, err := gram(context.Background(), f, tc.n, tc.k, pool)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -105,6 +105,7 @@ type IALS struct {
 
 	mu   sync.Mutex
 	free []*ialsScratch // worker scratch kept across half-steps
+	bufs bufPool        // Gram transpose buffers kept across half-steps
 }
 
 // NewIALS returns an unfitted IALS recommender.
@@ -247,7 +248,7 @@ func (m *IALS) putScratch(s any) {
 func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, conf []float32, nOther int) error {
 	k := m.cfg.NComponents
 	kp := cgPad(k)
-	g64, err := gram(ctx, other, nOther, k)
+	g64, err := gram(ctx, other, nOther, k, &m.bufs)
 	if err != nil {
 		return err
 	}
@@ -431,7 +432,7 @@ func (m *IALS) Model() *algo.Model {
 		return nil
 	}
 	k := m.cfg.NComponents
-	g, err := gram(context.Background(), m.v, m.x.Cols, k)
+	g, err := gram(context.Background(), m.v, m.x.Cols, k, &m.bufs)
 	if err != nil {
 		return nil
 	}
