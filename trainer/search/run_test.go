@@ -186,14 +186,20 @@ func TestRunBestTieGoesToFirstFinished(t *testing.T) {
 	// Trial 0 finishes last; trials 1 and 0 tie at the best value.
 	gate := make(chan struct{})
 	var once sync.Once
-	res, err := Run(context.Background(), Config{Study: "s", Classes: []string{"A"}, NTrials: 3, Parallelism: 3},
+	// Release trial 0 only once trial 1 is recorded as finished (OnTrial
+	// runs after the store has it), so the finish order is deterministic.
+	onTrial := func(tr Trial) {
+		if tr.Number == 1 {
+			once.Do(func() { close(gate) })
+		}
+	}
+	res, err := Run(context.Background(), Config{Study: "s", Classes: []string{"A"}, NTrials: 3, Parallelism: 3, OnTrial: onTrial},
 		func(ctx context.Context, tc TrialContext) (float64, error) {
 			switch tc.Number() {
 			case 0:
 				<-gate
 				return 1, nil
 			case 1:
-				defer once.Do(func() { close(gate) })
 				return 1, nil
 			}
 			return 0.5, nil
