@@ -270,7 +270,7 @@ func (a *app) initialLoad(entries []*entry, par int) {
 		go func(e *entry) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if m, err := a.artifactMarker(e.info.OutputPath, 30*time.Second); err == nil {
+			if m, err := a.artifactMarker(e.info.OutputPath, a.statTimeout()); err == nil {
 				e.marker, e.hasMarker = m, true
 			}
 			l, err := a.loadModel(e)

@@ -63,6 +63,12 @@ func (a *app) artifactCap() int64 {
 	return 2 << 30
 }
 
+// statTimeout is §7's per-stat bound, max(1, min(I, 30)) s; initial
+// loads use it too, so an unresponsive store cannot stall startup.
+func (a *app) statTimeout() time.Duration {
+	return max(time.Second, min(a.cfg.watchInterval(), 30*time.Second))
+}
+
 // artifactMarker stats output.path (the pointer under append_sha): local
 // files give (mtime, size), objects their VersionId/ETag.
 func (a *app) artifactMarker(path string, timeout time.Duration) (fileMarker, error) {
@@ -81,13 +87,15 @@ func (a *app) artifactMarker(path string, timeout time.Duration) (fileMarker, er
 // openRemote follows the pointer object, downloads the artifact under the
 // cap and opens it with a.open; the result's path is the object's URI.
 func (a *app) openRemote(path string) (*opened, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), remoteDownloadTimeout)
-	defer cancel()
 	st := a.blobs()
-	target, info, _, err := st.Resolve(ctx, path)
+	sctx, scancel := context.WithTimeout(context.Background(), 2*a.statTimeout())
+	target, info, _, err := st.Resolve(sctx, path)
+	scancel()
 	if err != nil {
 		return nil, mapBlobErr(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), remoteDownloadTimeout)
+	defer cancel()
 	capB := a.artifactCap()
 	if info.Size > capB {
 		return nil, format.ErrTooLarge

@@ -369,7 +369,7 @@ func (a *app) reload(e *entry, force bool) {
 	if e.stub {
 		return
 	}
-	m, err := a.artifactMarker(e.info.OutputPath, 30*time.Second)
+	m, err := a.artifactMarker(e.info.OutputPath, a.statTimeout())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if e.errKind != "missing" {
