@@ -46,6 +46,10 @@ func runKeygen(args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr)
 		return 2
 	}
+	if fs.Changed("kid") && *kid == "" {
+		fmt.Fprintln(stderr, "Configuration error: --kid must be 1..32 bytes")
+		return 8
+	}
 	k, err := keygen.Generate(*typ, *kid)
 	if err != nil {
 		if errors.Is(err, keygen.ErrType) || errors.Is(err, keygen.ErrKid) {
