@@ -79,7 +79,7 @@ func (s *csvSource) Fetch(ctx context.Context, sink Sink) error {
 			header[0] = h[3:]
 		}
 	}
-	idx, err := columnIndex(s.opt.Columns, header)
+	idx, err := ColumnIndex(s.opt.Columns, header)
 	if err != nil {
 		return err
 	}

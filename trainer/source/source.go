@@ -197,7 +197,10 @@ func missingColumn(col string, have []string) *failure.Error {
 	return dsErr("column %q not found in source; available columns: %s%s", col, strings.Join(shown, ", "), more)
 }
 
-func columnIndex(want, have []string) ([]int, error) {
+// ColumnIndex maps the wanted columns to their positions in have; a missing
+// one is a DataSource error naming it and at most ten available columns.
+// Every source type uses it so the wording is the same everywhere.
+func ColumnIndex(want, have []string) ([]int, error) {
 	idx := make([]int, len(want))
 	for i, w := range want {
 		idx[i] = -1

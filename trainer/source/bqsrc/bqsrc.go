@@ -510,7 +510,7 @@ func (s *Source) readREST(ctx context.Context, a *api, ref jobRef, sink source.S
 			for i, f := range p.Schema.Fields {
 				names[i] = f.Name
 			}
-			if idx, err = columnIndex(s.columns, names); err != nil {
+			if idx, err = source.ColumnIndex(s.columns, names); err != nil {
 				return n, err
 			}
 			conv = make([]func(json.RawMessage, *source.Value) error, len(idx))
@@ -614,28 +614,6 @@ func converter(f field) func(json.RawMessage, *source.Value) error {
 	}
 }
 
-// columnIndex maps the wanted columns to result positions (the source
-// package's wording for a missing one).
-func columnIndex(want, have []string) ([]int, error) {
-	idx := make([]int, len(want))
-	for i, w := range want {
-		idx[i] = -1
-		for j, h := range have {
-			if h == w {
-				idx[i] = j
-				break
-			}
-		}
-		if idx[i] < 0 {
-			shown, more := have, ""
-			if len(shown) > 10 {
-				shown, more = shown[:10], fmt.Sprintf(", … (%d more)", len(have)-10)
-			}
-			return nil, dsErr(nil, "column %q not found in source; available columns: %s%s", w, strings.Join(shown, ", "), more)
-		}
-	}
-	return idx, nil
-}
 
 // dsErr is a DataSource error (exit 3) wrapping cause.
 func dsErr(cause error, format string, args ...any) *failure.Error {

@@ -395,7 +395,7 @@ func (s *Source) Fetch(ctx context.Context, sink source.Sink) error {
 		return driverErr(ss.d, "query", err)
 	}
 	types, _ := rows.ColumnTypes()
-	idx, err := columnIndex(s.columns, names)
+	idx, err := source.ColumnIndex(s.columns, names)
 	if err != nil {
 		return err
 	}
@@ -501,29 +501,6 @@ func converter(dbType string) func(any, *source.Value) {
 	}
 }
 
-// columnIndex maps the wanted columns to result positions; a missing one is
-// a DataSource error naming it and at most ten available columns (the
-// source package's wording).
-func columnIndex(want, have []string) ([]int, error) {
-	idx := make([]int, len(want))
-	for i, w := range want {
-		idx[i] = -1
-		for j, h := range have {
-			if h == w {
-				idx[i] = j
-				break
-			}
-		}
-		if idx[i] < 0 {
-			shown, more := have, ""
-			if len(shown) > 10 {
-				shown, more = shown[:10], fmt.Sprintf(", … (%d more)", len(have)-10)
-			}
-			return nil, dsErr(nil, "column %q not found in source; available columns: %s%s", w, strings.Join(shown, ", "), more)
-		}
-	}
-	return idx, nil
-}
 
 // envInt reads an integer variable with §2's rules: unset → def;
 // unparseable → def + env_var_unparseable; out of [lo, hi] → clamp +
