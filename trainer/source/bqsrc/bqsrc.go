@@ -614,7 +614,6 @@ func converter(f field) func(json.RawMessage, *source.Value) error {
 	}
 }
 
-
 // dsErr is a DataSource error (exit 3) wrapping cause.
 func dsErr(cause error, format string, args ...any) *failure.Error {
 	return &failure.Error{Class: failure.DataSource, Code: "datasource_error", Msg: fmt.Sprintf(format, args...), Err: cause}

@@ -501,7 +501,6 @@ func converter(dbType string) func(any, *source.Value) {
 	}
 }
 
-
 // envInt reads an integer variable with §2's rules: unset → def;
 // unparseable → def + env_var_unparseable; out of [lo, hi] → clamp +
 // env_var_clamped.
