@@ -401,3 +401,31 @@ func TestGramMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestMatVecChunks checks matVec against a plain loop where it has to split
+// the product into several vek calls (m·n well above vekSerialMax).
+func TestMatVecChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sh := range [][2]int{{1, 1}, {3, 8}, {700, 320}, {vekSerialMax/96 + 1, 96}} {
+		m, n := sh[0], sh[1]
+		a := make([]float32, m*n)
+		x := make([]float32, n)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		got := make([]float32, m)
+		matVec(got, a, x)
+		for r := 0; r < m; r++ {
+			var want float64
+			for c := 0; c < n; c++ {
+				want += float64(a[r*n+c]) * float64(x[c])
+			}
+			if math.Abs(float64(got[r])-want) > 1e-4*(1+math.Sqrt(float64(n))) {
+				t.Fatalf("m=%d n=%d row %d: %g, want %g", m, n, r, got[r], want)
+			}
+		}
+	}
+}

@@ -134,6 +134,7 @@ func BenchmarkFitMovieLens(b *testing.B) {
 	b.Run("IALS-k20-e16", func(b *testing.B) { benchFit(b, train, test, ialsWith(20, 1, 0.001, 16)) })
 	// A large-k refit as the MovieLens search picks (k ≈ 200).
 	b.Run("IALS-k200-e30", func(b *testing.B) { benchFit(b, train, test, ialsWith(200, 0.0374, 0.0263, 30)) })
+	b.Run("IALS-k300-e10", func(b *testing.B) { benchFit(b, train, test, ialsWith(300, 0.0374, 0.0263, 10)) })
 	b.Run("TruncatedSVD-k26", func(b *testing.B) { benchFit(b, train, test, svdWith(26)) })
 	b.Run("BPRFM-bpr-k64-e30", func(b *testing.B) { benchFit(b, train, test, bprWith(64, 30, "bpr")) })
 	b.Run("BPRFM-warp-k64-e30", func(b *testing.B) { benchFit(b, train, test, bprWith(64, 30, "warp")) })

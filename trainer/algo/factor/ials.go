@@ -326,9 +326,26 @@ func (s *ialsScratch) gather(other []float32, idx []int32, k int) {
 	}
 }
 
+// vekSerialMax: vek32.MatMul_Into splits a product of at least this many
+// multiply-adds over new goroutines; inside the worker pool that only adds
+// spawn cost, so matVec keeps each call below it.
+const vekSerialMax = 100_000
+
+// matVec sets dst (m) = A·x for the m×len(x) row-major A, in row chunks that
+// vek runs on the calling goroutine.
+func matVec(dst, a, x []float32) {
+	n := len(x)
+	m := len(dst)
+	rows := max(1, (vekSerialMax-1)/n)
+	for lo := 0; lo < m; lo += rows {
+		hi := min(m, lo+rows)
+		vek32.MatMul_Into(dst[lo:hi], a[lo*n:hi*n], x, n)
+	}
+}
+
 // vsDot sets t = Vs·p (t_j = v_j·p for each of the row's items).
 func vsDot(t, p, vs []float32) {
-	vek32.MatMul_Into(t, vs, p, len(p)) // (n×kp)·(kp×1)
+	matVec(t, vs, p) // (n×kp)·(kp×1)
 }
 
 // vsSum sets q = Vsᵀt = Σ_j t_j v_j.
@@ -342,7 +359,7 @@ func applyA(q, p, ag []float32, c []float32, lambda float32, s *ialsScratch) {
 	vsDot(s.t, p, s.vs)
 	vek32.Mul_Inplace(s.t, c)
 	vsSum(q, s.t, s.vs)
-	vek32.MatMul_Into(s.gp, ag, p, len(p))
+	matVec(s.gp, ag, p)
 	vek32.Add_Inplace(q, s.gp)
 	axpy(lambda, p, q)
 }
@@ -360,7 +377,7 @@ func solveRowCG(x, other []float32, idx []int32, c []float32, ag []float32, lamb
 		s.t[j] = beta + cj - cj*s.t[j]
 	}
 	vsSum(r, s.t, s.vs)
-	vek32.MatMul_Into(s.gp, ag, xs, len(xs))
+	matVec(s.gp, ag, xs)
 	vek32.Sub_Inplace(r, s.gp)
 	axpy(-lambda, xs, r)
 	copy(p, r)
