@@ -301,6 +301,22 @@ func TestSVDRandomizedMatchesExact(t *testing.T) {
 	}
 	exact := denseSVD(x, k)
 	m := rec.Model()
+	// The item factors must be orthonormal columns: VᵀV = I.
+	for a := 0; a < k; a++ {
+		for c := 0; c < k; c++ {
+			var s float64
+			for i := 0; i < x.Cols; i++ {
+				s += float64(m.ItemFactors[i*k+a]) * float64(m.ItemFactors[i*k+c])
+			}
+			want := 0.0
+			if a == c {
+				want = 1
+			}
+			if math.Abs(s-want) > 1e-5 {
+				t.Fatalf("(VᵀV)[%d,%d] = %g, want %g", a, c, s, want)
+			}
+		}
+	}
 	for u := 0; u < x.Rows; u += 7 {
 		idx, val := x.Row(u)
 		// exact reconstruction: x_u V Vᵀ

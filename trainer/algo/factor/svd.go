@@ -94,16 +94,25 @@ func (m *TruncatedSVD) randomized(ctx context.Context, X *sparse.CSR, l, k int) 
 	if err := spmm(ctx, X, z, l, y); err != nil {
 		return nil, err
 	}
-	orth(y, nU, l)
-	for range m.cfg.PowerIterations {
+	// Intermediate bases only steer the next product, so one Gram pass
+	// (orthogonality loss ~ cond²·ε, harmless in float64) is enough; the
+	// final Q, which B is built from, gets the second pass.
+	passes := func(last bool) int {
+		if last {
+			return 2
+		}
+		return 1
+	}
+	orth(y, nU, l, passes(m.cfg.PowerIterations == 0))
+	for it := range m.cfg.PowerIterations {
 		if err := spmm(ctx, xt, y, l, z); err != nil {
 			return nil, err
 		}
-		orth(z, nI, l)
+		orth(z, nI, l, 1)
 		if err := spmm(ctx, X, z, l, y); err != nil {
 			return nil, err
 		}
-		orth(y, nU, l)
+		orth(y, nU, l, passes(it == m.cfg.PowerIterations-1))
 	}
 	// Bᵀ = Xᵀ Q (nI×l); B = H S Wᵀ with BBᵀ = H S² Hᵀ, so W = Bᵀ H S⁻¹.
 	bt := z
@@ -186,18 +195,19 @@ func spmm(ctx context.Context, M *sparse.CSR, d []float64, w int, out []float64)
 	})
 }
 
-// orth replaces the n×l row-major Y by an orthonormal basis of its column
-// space (two passes of eigen-based Gram orthonormalisation; directions with
-// negligible energy become zero columns). It works on Yᵀ (l×n) so that both
+// orth replaces the n×l row-major Y by a basis of its column space, made
+// orthonormal by `passes` rounds of eigen-based Gram orthonormalisation
+// (two give orthonormality to rounding; directions with negligible energy
+// become zero columns). It works on Yᵀ (l×n) so that both
 // the Gram matrix and the update Yᵀ ← Tᵀ·Yᵀ run along vectors of length n.
-func orth(y []float64, n, l int) {
+func orth(y []float64, n, l, passes int) {
 	yt := make([]float64, l*n)
 	transpose64(yt, y, n, l)
 	tmp := make([]float64, l*n)
 	defer func() { transpose64(y, yt, l, n) }()
 	g := make([]float64, l*l)
 	tt := make([]float64, l*l)
-	for range 2 {
+	for range passes {
 		gram64t(g, yt, n, l)
 		var eig mat.EigenSym
 		if !eig.Factorize(mat.NewSymDense(l, g), true) {
