@@ -4,6 +4,7 @@ package scoring
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -32,6 +33,39 @@ func TestZeroAllocs(t *testing.T) {
 			users := []int{1, 2, 3, 4}
 			batch := m.BatchRecommend(nil, users, 20)
 			f("BatchRecommend", func() { batch = m.BatchRecommend(batch, users, 20) })
+
+			// testing.AllocsPerRun pins GOMAXPROCS to 1, which keeps the
+			// batch on its inline path; count with two workers instead.
+			big := make([]int, 256)
+			for i := range big {
+				big[i] = (i * 7) % c.nU
+			}
+			big[5] = -1
+			var n float64
+			withProcs(2, func() {
+				batch = m.BatchRecommend(batch, big, 20)
+				n = allocsPerRun(50, func() { batch = m.BatchRecommend(batch, big, 20) })
+			})
+			if n != 0 {
+				t.Errorf("BatchRecommend 256 users, GOMAXPROCS=2: %v allocs/op", n)
+			}
+			if helpers.n.Load() < 1 {
+				t.Errorf("256 users on 2 procs started no helper goroutine")
+			}
 		})
 	}
+}
+
+// allocsPerRun is testing.AllocsPerRun without its GOMAXPROCS(1): the
+// average number of heap allocations of fn over runs calls (integer part,
+// as AllocsPerRun reports it), after one warm-up call.
+func allocsPerRun(runs int, fn func()) float64 {
+	fn()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		fn()
+	}
+	runtime.ReadMemStats(&after)
+	return float64((after.Mallocs - before.Mallocs) / uint64(runs))
 }

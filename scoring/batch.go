@@ -45,9 +45,10 @@ func (m *Model) getBatch() *batchScratch {
 // BatchRecommend ranks many known users at once (the rules of Recommend,
 // no exclusions): dst[i] receives users[i]'s results, reusing dst's
 // storage. Factor models stream the item factors once per group of users
-// through one blocked matrix product; groups run on up to GOMAXPROCS
-// goroutines (a call with one group runs inline and allocates nothing when
-// dst has capacity).
+// through one blocked matrix product; groups run on the calling goroutine
+// plus up to GOMAXPROCS-1 long-lived helper goroutines shared by the
+// process. Once dst has capacity and the pools are warm a call allocates
+// nothing, with any number of workers.
 func (m *Model) BatchRecommend(dst [][]Result, users []int, limit int) [][]Result {
 	if cap(dst) < len(users) {
 		dst = append(dst[:cap(dst)], make([][]Result, len(users)-cap(dst))...)
@@ -65,25 +66,96 @@ func (m *Model) BatchRecommend(dst [][]Result, users []int, limit int) [][]Resul
 	return dst
 }
 
-// batchParallel runs the chunks on workers goroutines (split out so the
-// single-worker path keeps its variables on the stack).
+// batchParallel runs the chunks on the calling goroutine plus up to
+// workers-1 helpers from the package's long-lived batch workers (split out
+// so the single-worker path keeps its variables on the stack). It starts no
+// goroutine and creates no channel or closure per call: the call's state is
+// a pooled batchTask handed to the helpers by pointer.
 func (m *Model) batchParallel(dst [][]Result, users []int, limit, chunks, workers int) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				c := int(next.Add(1) - 1)
-				if c >= chunks {
-					return
-				}
-				m.batchChunk(dst, users, c, limit)
-			}
-		}()
+	helpers.grow(workers - 1)
+	t := getBatchTask()
+	t.m, t.dst, t.users, t.limit, t.chunks = m, dst, users, limit, chunks
+	t.next.Store(0)
+	for range workers - 1 {
+		t.wg.Add(1)
+		select {
+		case helpers.tasks <- t:
+		default: // every helper is busy: the caller's share grows instead
+			t.wg.Done()
+		}
 	}
-	wg.Wait()
+	t.run()
+	t.wg.Wait()
+	t.m, t.dst, t.users = nil, nil, nil
+	batchTasks.Put(t)
+}
+
+// batchTask is one parallel BatchRecommend call as its helpers see it.
+// The caller owns it from getBatchTask until it has waited for every helper
+// it handed the task to; only then does it go back to the pool.
+type batchTask struct {
+	m      *Model
+	dst    [][]Result
+	users  []int
+	limit  int
+	chunks int
+	next   atomic.Int64   // next unclaimed chunk
+	wg     sync.WaitGroup // helpers still holding the task
+}
+
+var batchTasks sync.Pool // *batchTask
+
+func getBatchTask() *batchTask {
+	if t, ok := batchTasks.Get().(*batchTask); ok {
+		return t
+	}
+	return new(batchTask)
+}
+
+// run claims and scores chunks until none are left.
+func (t *batchTask) run() {
+	for {
+		c := int(t.next.Add(1) - 1)
+		if c >= t.chunks {
+			return
+		}
+		t.m.batchChunk(t.dst, t.users, c, t.limit)
+	}
+}
+
+// batchHelpers is the process-wide set of batch helper goroutines. It only
+// grows — to GOMAXPROCS-1 helpers at most, on the first call that wants
+// that many — so goroutine creation is paid once per process, not per call.
+type batchHelpers struct {
+	mu    sync.Mutex
+	n     atomic.Int32 // helpers started
+	tasks chan *batchTask
+}
+
+// helperQueue bounds how many handed-off tasks may wait for a helper; a
+// full queue makes the caller do the work itself rather than block.
+const helperQueue = 256
+
+var helpers = batchHelpers{tasks: make(chan *batchTask, helperQueue)}
+
+// grow makes sure at least n helpers are running.
+func (h *batchHelpers) grow(n int) {
+	if int(h.n.Load()) >= n {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for int(h.n.Load()) < n {
+		go h.loop()
+		h.n.Add(1)
+	}
+}
+
+func (h *batchHelpers) loop() {
+	for t := range h.tasks {
+		t.run()
+		t.wg.Done()
+	}
 }
 
 func (m *Model) batchChunk(dst [][]Result, users []int, c, limit int) {

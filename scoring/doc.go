@@ -29,7 +29,11 @@
 //
 // A Model is immutable and safe for concurrent use. Per-call scratch comes
 // from a pool owned by the Model; callers pass their own result buffers
-// (dst), so the steady state allocates nothing per call.
+// (dst), so the steady state allocates nothing per call. BatchRecommend
+// spreads its user groups over the calling goroutine and a process-wide set
+// of long-lived helper goroutines (started lazily, grown to GOMAXPROCS-1 at
+// most, never stopped), fed pooled task structs, so a parallel batch call
+// allocates nothing either.
 //
 // Kernel references: every SIMD kernel has a plain-Go loop beside it (named
 // *Ref) that the tests compare against with vek acceleration on and off.

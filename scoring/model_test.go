@@ -2,7 +2,10 @@ package scoring
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -114,6 +117,52 @@ func TestBatchEqualsSingle(t *testing.T) {
 					t.Fatalf("reuse: %d results", len(out))
 				}
 			}
+		})
+	}
+}
+
+// withProcs runs fn with GOMAXPROCS set to n and restores it.
+func withProcs(n int, fn func()) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
+	fn()
+}
+
+// The parallel batch path (helpers plus caller, several concurrent callers
+// sharing the helpers) gives each user exactly its single-call results.
+func TestBatchParallelEqualsSingle(t *testing.T) {
+	for _, c := range kindCases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(len(c.name)), 13))
+			s := newSynth(rng, c.kind, c.nU, c.nI, c.k, c.method)
+			m := s.open(t, Options{})
+			users := make([]int, 5*batchUsers+3) // 6 chunks, the last partial
+			for i := range users {
+				users[i] = rng.IntN(c.nU+2) - 1 // includes -1 and nU: unknown
+			}
+			want := make([][]Result, len(users))
+			for i, u := range users {
+				want[i] = m.Recommend(nil, u, 10, nil)
+			}
+			withProcs(4, func() {
+				const callers = 3
+				outs := make([][][]Result, callers)
+				var wg sync.WaitGroup
+				for g := range callers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for range 4 {
+							outs[g] = m.BatchRecommend(outs[g], users, 10)
+						}
+					}()
+				}
+				wg.Wait()
+				for g := range callers {
+					for i := range users {
+						sameResults(t, fmt.Sprintf("caller %d user %d", g, users[i]), outs[g][i], want[i], 0)
+					}
+				}
+			})
 		})
 	}
 }
