@@ -200,7 +200,8 @@ func to32(x []float64) []float32 {
 // Blocks are fixed, so the result does not depend on GOMAXPROCS. pool (may
 // be nil) supplies the per-worker transpose buffers: a fresh multi-MiB
 // buffer per call costs more in page faults than the products themselves.
-func gram(ctx context.Context, f []float32, n, k int, pool *bufPool) ([]float64, error) {
+// out (len k·k) receives the result when non-nil; otherwise it is allocated.
+func gram(ctx context.Context, f []float32, n, k int, pool *bufPool, out []float64) ([]float64, error) {
 	const block = 4096
 	nb := (n + block - 1) / block
 	parts := make([][]float32, nb)
@@ -221,7 +222,7 @@ func gram(ctx context.Context, f []float32, n, k int, pool *bufPool) ([]float64,
 				ft[c*b+r] = x
 			}
 		}
-		g := make([]float32, k*k)
+		g := pool.get(k * k)
 		for a := 0; a < k; a++ {
 			vek32.MatMul_Into(g[a*k+a:a*k+k], ft[a*b:], ft[a*b:(a+1)*b], b)
 		}
@@ -231,10 +232,21 @@ func gram(ctx context.Context, f []float32, n, k int, pool *bufPool) ([]float64,
 	for _, b := range held {
 		pool.put(b)
 	}
+	defer func() {
+		for _, g := range parts {
+			if g != nil {
+				pool.put(g)
+			}
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, k*k)
+	if out == nil {
+		out = make([]float64, k*k)
+	}
+	out = out[:k*k]
+	clear(out)
 	for _, g := range parts {
 		for a := 0; a < k; a++ {
 			for c := a; c < k; c++ {

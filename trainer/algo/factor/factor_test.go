@@ -400,7 +400,7 @@ func TestGramMatchesReference(t *testing.T) {
 		for i := range f {
 			f[i] = float32(rng.NormFloat64())
 		}
-		got, err := gram(context.Background(), f, tc.n, tc.k, pool)
+		got, err := gram(context.Background(), f, tc.n, tc.k, pool, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -106,6 +106,8 @@ type IALS struct {
 	mu   sync.Mutex
 	free []*ialsScratch // worker scratch kept across half-steps
 	bufs bufPool        // Gram transpose buffers kept across half-steps
+	g64  []float64      // Gram matrix of the current half-step (k×k)
+	ag   []float32      // α₀G, zero-padded to kp×kp
 }
 
 // NewIALS returns an unfitted IALS recommender.
@@ -248,12 +250,15 @@ func (m *IALS) putScratch(s any) {
 func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, conf []float32, nOther int) error {
 	k := m.cfg.NComponents
 	kp := cgPad(k)
-	g64, err := gram(ctx, other, nOther, k, &m.bufs)
+	if len(m.g64) != k*k {
+		m.g64, m.ag = make([]float64, k*k), make([]float32, kp*kp)
+	}
+	g64, err := gram(ctx, other, nOther, k, &m.bufs, m.g64)
 	if err != nil {
 		return err
 	}
 	// Pre-scale α₀G once, float32 and zero-padded to kp×kp for the SIMD matvec.
-	g := make([]float32, kp*kp)
+	g := m.ag
 	for a := 0; a < k; a++ {
 		for b := 0; b < k; b++ {
 			g[a*kp+b] = float32(m.cfg.Alpha0 * g64[a*k+b])
@@ -449,7 +454,7 @@ func (m *IALS) Model() *algo.Model {
 		return nil
 	}
 	k := m.cfg.NComponents
-	g, err := gram(context.Background(), m.v, m.x.Cols, k, &m.bufs)
+	g, err := gram(context.Background(), m.v, m.x.Cols, k, &m.bufs, nil)
 	if err != nil {
 		return nil
 	}
