@@ -8,7 +8,7 @@ import "testing"
 // build the body, send, read the answer, record) allocates nothing.
 func TestHotLoopAllocs(t *testing.T) {
 	r, w, p := hotLoopRunner(t, Target{URL: "http://127.0.0.1:8080"})
-	r.targets[0].client.Transport = nullTransport{}
+	r.targets[0].dial = nullDial
 	for i := 0; i < 1000; i++ {
 		r.do(w, 0, -1, p)
 	}

@@ -15,7 +15,7 @@ import (
 
 func BenchmarkRequestLoopNullTransport(b *testing.B) {
 	r, w, p := hotLoopRunner(b, Target{URL: "http://127.0.0.1:8080"})
-	r.targets[0].client.Transport = nullTransport{}
+	r.targets[0].dial = nullDial
 	b.ReportAllocs()
 	for b.Loop() {
 		r.do(w, 0, -1, p)
@@ -81,7 +81,7 @@ func BenchmarkHistogramRecord(b *testing.B) {
 //	go test -run '^$' -bench OpenLoopSendLag -benchtime 20000x -count 3 ./bench/
 func BenchmarkOpenLoopSendLag(b *testing.B) {
 	r, _, _ := hotLoopRunner(b, Target{URL: "http://127.0.0.1:8080"})
-	r.targets[0].client.Transport = nullTransport{}
+	r.targets[0].dial = nullDial
 	r.cfg.Rate = 10000
 	r.cfg.Requests = int64(b.N)
 	r.cfg.Duration = 0

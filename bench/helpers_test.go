@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -100,17 +101,31 @@ func mustIDs(t testing.TB, ids ...string) *IDs {
 	return x
 }
 
-// nullTransport answers every request at once without a network, so what
-// remains of a request's cost is the generator's own.
-type nullTransport struct{}
-
-var nullBody = []byte(`{"items":[]}`)
-
-func (nullTransport) RoundTrip(_ *fasthttp.HostClient, _ *fasthttp.Request, resp *fasthttp.Response) (bool, error) {
-	resp.SetStatusCode(200)
-	resp.SetBodyRaw(nullBody)
-	return false, nil
+// nullConn is a connection that answers every request at once without a
+// network, so what remains of a request's cost is the generator's own.
+type nullConn struct {
+	pending bool // a request was written and its answer not yet read
 }
+
+var nullResponse = []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"items\":[]}")
+
+// nullDial dials a nullConn.
+func nullDial() (net.Conn, error) { return &nullConn{}, nil }
+
+func (c *nullConn) Write(b []byte) (int, error) { c.pending = true; return len(b), nil }
+func (c *nullConn) Read(b []byte) (int, error) {
+	if !c.pending {
+		return 0, io.EOF
+	}
+	c.pending = false
+	return copy(b, nullResponse), nil
+}
+func (*nullConn) Close() error                     { return nil }
+func (*nullConn) LocalAddr() net.Addr              { return nil }
+func (*nullConn) RemoteAddr() net.Addr             { return nil }
+func (*nullConn) SetDeadline(time.Time) error      { return nil }
+func (*nullConn) SetReadDeadline(time.Time) error  { return nil }
+func (*nullConn) SetWriteDeadline(time.Time) error { return nil }
 
 // hotLoopRunner prepares a runner with one worker over a realistic mix.
 func hotLoopRunner(t testing.TB, target Target) (*runner, *worker, *phase) {
@@ -139,5 +154,5 @@ func inmemServer(t testing.TB, r *runner) {
 	srv := &fasthttp.Server{Handler: okHandler}
 	go srv.Serve(ln) //nolint:errcheck
 	t.Cleanup(func() { srv.Shutdown() })
-	r.targets[0].client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
+	r.targets[0].dial = ln.Dial
 }

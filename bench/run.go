@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +13,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // Config is one load-generation run. The zero value of every optional field
@@ -117,16 +116,14 @@ var transportNames = [numTransport]string{"timeout", "refused", "reset", "closed
 func classify(err error) int {
 	var ne net.Error
 	switch {
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout), errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return transTimeout
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
 		return transRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return transReset
-	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return transClosed
-	case errors.Is(err, fasthttp.ErrNoFreeConns):
-		return transNoConns
 	case errors.As(err, &ne) && ne.Timeout():
 		return transTimeout
 	}
@@ -148,22 +145,21 @@ type tstats struct {
 // worker is one connection's goroutine state. Everything here is reused
 // across requests.
 type worker struct {
-	req  fasthttp.Request
-	resp fasthttp.Response
-	buf  []byte
-	r    rng
-	st   [2]tstats
+	conns [2]*httpConn // one per target
+	buf   []byte
+	r     rng
+	st    [2]tstats
 
 	done atomic.Uint64 // requests finished (for progress)
 	errs atomic.Uint64 // of which errors (for progress)
 	_    [64]byte
 }
 
-// tgt is a parsed target with its client and prebuilt full URIs.
+// tgt is a parsed target with its dialer and prebuilt request heads.
 type tgt struct {
-	ep     endpoint
-	client *fasthttp.HostClient
-	uris   [][]byte // route → full request URI
+	ep    endpoint
+	dial  func() (net.Conn, error)
+	heads [][]byte // route → request line and headers up to "Content-Length: "
 }
 
 // phase is the shared state of one warm-up or measured phase.
@@ -279,10 +275,9 @@ func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 	for i := range r.workers {
 		w := &worker{r: newRNG(cfg.Workload.Seed + uint64(i)*0x9e3779b97f4a7c15 + 1)}
 		w.buf = make([]byte, 0, 4096)
-		w.req.Header.SetMethod(fasthttp.MethodPost)
-		w.req.Header.SetContentType("application/json")
-		if len(r.apiKey) > 0 {
-			w.req.Header.SetBytesV("X-API-Key", r.apiKey)
+		for ti, t := range r.targets {
+			// The dialer is read at dial time, so tests may replace t.dial.
+			w.conns[ti] = newHTTPConn(func() (net.Conn, error) { return t.dial() }, cfg.Timeout)
 		}
 		r.workers[i] = w
 	}
@@ -290,8 +285,12 @@ func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 }
 
 func (r *runner) close() {
-	for _, t := range r.targets {
-		t.client.CloseIdleConnections()
+	for _, w := range r.workers {
+		for _, c := range w.conns {
+			if c != nil {
+				c.close()
+			}
+		}
 	}
 }
 
@@ -319,32 +318,41 @@ func (r *runner) run(ctx context.Context) *Result {
 }
 
 func (r *runner) setupTarget(t *tgt) {
-	c := &fasthttp.HostClient{
-		Addr:                      t.ep.addr,
-		Name:                      "recotem-bench",
-		IsTLS:                     t.ep.tls,
-		MaxConns:                  r.cfg.Connections,
-		MaxConnWaitTimeout:        r.cfg.Timeout,
-		ReadTimeout:               r.cfg.Timeout,
-		WriteTimeout:              r.cfg.Timeout,
-		MaxIdemponentCallAttempts: 1,
-		RetryIf:                   func(*fasthttp.Request) bool { return false },
-		DisablePathNormalizing:    true,
-		MaxIdleConnDuration:       time.Minute,
-	}
-	if t.ep.uds != "" {
+	timeout := r.cfg.Timeout
+	switch {
+	case t.ep.uds != "":
 		path := t.ep.uds
-		c.Dial = func(string) (net.Conn, error) { return net.DialTimeout("unix", path, r.cfg.Timeout) }
+		t.dial = func() (net.Conn, error) { return net.DialTimeout("unix", path, timeout) }
+	case t.ep.tls:
+		addr, cfg := t.ep.addr, &tls.Config{ServerName: t.ep.hostIP}
+		t.dial = func() (net.Conn, error) {
+			return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, "tcp", addr, cfg)
+		}
+	default:
+		addr := t.ep.addr
+		t.dial = func() (net.Conn, error) {
+			c, err := net.DialTimeout("tcp", addr, timeout)
+			if err == nil {
+				c.(*net.TCPConn).SetNoDelay(true)
+			}
+			return c, err
+		}
 	}
-	t.client = c
-	scheme := "http://"
-	if t.ep.tls {
-		scheme = "https://"
+	var hdr []byte
+	hdr = append(hdr, " HTTP/1.1\r\nHost: "...)
+	hdr = append(hdr, t.ep.host...)
+	hdr = append(hdr, "\r\nUser-Agent: recotem-bench\r\nContent-Type: application/json\r\n"...)
+	if len(r.apiKey) > 0 {
+		hdr = append(hdr, "X-API-Key: "...)
+		hdr = append(hdr, r.apiKey...)
+		hdr = append(hdr, "\r\n"...)
 	}
-	t.uris = make([][]byte, len(r.wl.recipes)*int(numEndpoints))
+	hdr = append(hdr, "Content-Length: "...)
+	t.heads = make([][]byte, len(r.wl.recipes)*int(numEndpoints))
 	for ri := range r.wl.recipes {
 		for e := Endpoint(0); e < numEndpoints; e++ {
-			t.uris[ri*int(numEndpoints)+int(e)] = []byte(scheme + t.ep.host + t.ep.prefix + r.wl.path(ri, e))
+			h := []byte("POST " + t.ep.prefix + r.wl.path(ri, e))
+			t.heads[ri*int(numEndpoints)+int(e)] = append(h, hdr...)
 		}
 	}
 }
@@ -484,23 +492,23 @@ func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
 	t := r.targets[ti]
 	route, e := r.wl.pick(&w.r)
 	w.buf = r.wl.appendBody(w.buf[:0], &w.r, e)
-	w.req.SetRequestURIBytes(t.uris[route])
-	w.req.SetBody(w.buf)
-	sent := p.now()
+	// One clock reading before the write and one after the last byte of
+	// the response is parsed; nothing else is inside the interval.
+	now := time.Now()
+	code, err := w.conns[ti].roundTrip(t.heads[route], w.buf, now)
+	end := p.now()
+	sent := int64(now.Sub(p.start))
 	start := sched
 	if start < 0 {
 		start = sent
 	} else {
 		w.st[ti].lag.Record(sent - sched)
 	}
-	err := t.client.Do(&w.req, &w.resp)
-	end := p.now()
 	st := &w.st[ti]
 	if err != nil {
 		st.transport[classify(err)]++
 		w.errs.Add(1)
 	} else {
-		code := w.resp.StatusCode()
 		st.hist.Record(end - start)
 		st.responses++
 		if code < 0 || code >= maxStatus {

@@ -1,0 +1,311 @@
+package bench
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Errors of the HTTP/1.1 client. They count under the "other" transport
+// cause except errTruncated, which counts as "closed".
+var (
+	errMalformed = errors.New("malformed HTTP response")
+	errTooLarge  = errors.New("HTTP response header larger than the read buffer")
+)
+
+// connReadBuf is the size of each connection's read buffer: the whole
+// response header must fit; bodies stream through it.
+const connReadBuf = 16 << 10
+
+// httpConn is one keep-alive HTTP/1.1 connection owned by one worker: a
+// plain net.Conn, a request written with one Write from prebuilt bytes, and
+// a response parsed in place in a fixed read buffer (Content-Length,
+// chunked, or until EOF) and discarded. It allocates nothing per request
+// once connected, and nothing runs between the write and the read of the
+// last byte but this goroutine's own syscalls: no pool, no lock, no copy of
+// the body.
+type httpConn struct {
+	dial     func() (net.Conn, error)
+	timeout  time.Duration
+	c        net.Conn
+	deadline time.Time // the deadline set on c
+	wbuf     []byte
+	rbuf     []byte
+	r, n     int // unread bytes are rbuf[r:n]
+}
+
+func newHTTPConn(dial func() (net.Conn, error), timeout time.Duration) *httpConn {
+	return &httpConn{dial: dial, timeout: timeout, wbuf: make([]byte, 0, 4096), rbuf: make([]byte, connReadBuf)}
+}
+
+func (h *httpConn) close() {
+	if h.c != nil {
+		h.c.Close()
+		h.c = nil
+	}
+	h.r, h.n = 0, 0
+}
+
+// roundTrip writes head, the decimal length of body, a blank line and body
+// in one Write, reads one response and returns its status code. now is the
+// caller's clock reading at the send: the connection's deadline is
+// refreshed from it only when less than 7/8 of the timeout remains, so each
+// request is bounded by between 7/8 of the timeout and the whole of it and
+// the hot path sets no timer. On any error the connection is closed; the
+// next call dials again.
+func (h *httpConn) roundTrip(head, body []byte, now time.Time) (int, error) {
+	if h.c == nil {
+		c, err := h.dial()
+		if err != nil {
+			return 0, err
+		}
+		h.c, h.deadline = c, time.Time{}
+	}
+	if h.deadline.Sub(now) < h.timeout-h.timeout/8 {
+		h.deadline = now.Add(h.timeout)
+		if err := h.c.SetDeadline(h.deadline); err != nil {
+			h.close()
+			return 0, err
+		}
+	}
+	w := append(h.wbuf[:0], head...)
+	w = strconv.AppendInt(w, int64(len(body)), 10)
+	w = append(w, "\r\n\r\n"...)
+	w = append(w, body...)
+	h.wbuf = w
+	if _, err := h.c.Write(w); err != nil {
+		h.close()
+		return 0, err
+	}
+	code, keep, err := h.readResponse()
+	if err != nil || !keep {
+		h.close()
+	}
+	return code, err
+}
+
+// fill reads more bytes into the buffer, compacting it first if needed.
+func (h *httpConn) fill() error {
+	if h.r == h.n {
+		h.r, h.n = 0, 0
+	} else if h.n == len(h.rbuf) {
+		if h.r == 0 {
+			return errTooLarge
+		}
+		h.n = copy(h.rbuf, h.rbuf[h.r:h.n])
+		h.r = 0
+	}
+	m, err := h.c.Read(h.rbuf[h.n:])
+	h.n += m
+	if m > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// line returns the next line without its CR LF; valid until the next fill.
+func (h *httpConn) line() ([]byte, error) {
+	scanned := 0 // bytes after r known to hold no '\n'
+	for {
+		if i := bytes.IndexByte(h.rbuf[h.r+scanned:h.n], '\n'); i >= 0 {
+			end := h.r + scanned + i
+			l := h.rbuf[h.r:end]
+			h.r = end + 1
+			if len(l) > 0 && l[len(l)-1] == '\r' {
+				l = l[:len(l)-1]
+			}
+			return l, nil
+		}
+		scanned = h.n - h.r
+		if err := h.fill(); err != nil {
+			return nil, eofIsUnexpected(err)
+		}
+	}
+}
+
+// skip discards k body bytes.
+func (h *httpConn) skip(k int64) error {
+	for k > 0 {
+		if h.r == h.n {
+			if err := h.fill(); err != nil {
+				return eofIsUnexpected(err)
+			}
+		}
+		m := min(k, int64(h.n-h.r))
+		h.r += int(m)
+		k -= m
+	}
+	return nil
+}
+
+func eofIsUnexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// readResponse reads one response (skipping 1xx interim ones) and reports
+// its status and whether the connection stays open. A connection closed
+// before the first byte of the status line reads as io.EOF.
+func (h *httpConn) readResponse() (code int, keep bool, err error) {
+	for {
+		if h.r == h.n {
+			if err := h.fill(); err != nil {
+				return 0, false, err
+			}
+		}
+		l, err := h.line()
+		if err != nil {
+			return 0, false, err
+		}
+		// "HTTP/1.x SSS reason"
+		if len(l) < 12 || !bytes.HasPrefix(l, []byte("HTTP/1.")) || l[8] != ' ' {
+			return 0, false, fmt.Errorf("%w: status line %q", errMalformed, trunc(l))
+		}
+		http10 := l[7] == '0'
+		code = 0
+		for _, c := range l[9:12] {
+			if c < '0' || c > '9' {
+				return 0, false, fmt.Errorf("%w: status line %q", errMalformed, trunc(l))
+			}
+			code = code*10 + int(c-'0')
+		}
+		keep = !http10
+		cl := int64(-1)
+		chunked := false
+		for {
+			l, err := h.line()
+			if err != nil {
+				return code, false, err
+			}
+			if len(l) == 0 {
+				break
+			}
+			i := bytes.IndexByte(l, ':')
+			if i <= 0 {
+				return code, false, fmt.Errorf("%w: header line %q", errMalformed, trunc(l))
+			}
+			name, val := l[:i], bytes.TrimSpace(l[i+1:])
+			switch {
+			case bytes.EqualFold(name, []byte("Content-Length")):
+				v, ok := parseDecimal(val)
+				if !ok {
+					return code, false, fmt.Errorf("%w: Content-Length %q", errMalformed, trunc(val))
+				}
+				cl = v
+			case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+				chunked = bytes.EqualFold(val, []byte("chunked"))
+			case bytes.EqualFold(name, []byte("Connection")):
+				if bytes.EqualFold(val, []byte("close")) {
+					keep = false
+				} else if bytes.EqualFold(val, []byte("keep-alive")) {
+					keep = true
+				}
+			}
+		}
+		if code >= 100 && code < 200 {
+			continue // interim response; the real one follows
+		}
+		switch {
+		case code == 204 || code == 304:
+		case chunked:
+			err = h.skipChunked()
+		case cl >= 0:
+			err = h.skip(cl)
+		default: // body runs to EOF
+			for err == nil {
+				h.r = h.n
+				err = h.fill()
+			}
+			if err == io.EOF {
+				err = nil
+			}
+			keep = false
+		}
+		return code, keep && err == nil, err
+	}
+}
+
+func (h *httpConn) skipChunked() error {
+	for {
+		l, err := h.line()
+		if err != nil {
+			return err
+		}
+		if i := bytes.IndexByte(l, ';'); i >= 0 {
+			l = l[:i]
+		}
+		size, ok := parseHex(bytes.TrimSpace(l))
+		if !ok {
+			return fmt.Errorf("%w: chunk size %q", errMalformed, trunc(l))
+		}
+		if size == 0 {
+			for { // trailers up to the blank line
+				l, err := h.line()
+				if err != nil {
+					return err
+				}
+				if len(l) == 0 {
+					return nil
+				}
+			}
+		}
+		if err := h.skip(size); err != nil {
+			return err
+		}
+		if l, err := h.line(); err != nil {
+			return err
+		} else if len(l) != 0 {
+			return fmt.Errorf("%w: no CRLF after chunk", errMalformed)
+		}
+	}
+}
+
+func parseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+func parseHex(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | int64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | int64(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | int64(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+func trunc(b []byte) string {
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	return string(b)
+}
