@@ -213,6 +213,10 @@ type ialsScratch struct {
 	x, r, p, q, gp []float32 // kp each (k values, then zeros)
 	vs             []float32 // the row's other-side vectors gathered, n×kp
 	t              []float32 // n: per-item products
+	direct         bool      // row too long to gather: use other/idx in place
+	other          []float32
+	idx            []int32
+	k              int
 	a              []float64 // k×k for Cholesky
 }
 
@@ -313,17 +317,31 @@ func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, co
 	})
 }
 
-// gather copies the rows idx of other (n×k, n = len(idx)) into s.vs as an
-// n×kp row-major matrix with zero padding, so each CG product is one AVX2
-// matrix-vector call instead of n short dot/axpy calls. Buffers grow only
-// when a longer row appears.
+// gatherMax caps the gathered block (floats, 4 MiB) per worker: a row
+// longer than gatherMax/kp (a very popular item) is multiplied in place
+// from the factor matrix with one dot/axpy per entry instead.
+var gatherMax = 1 << 20 // a variable so tests can force the in-place path
+
+// gather prepares the row's products. Normally it copies the rows idx of
+// other (n×k, n = len(idx)) into s.vs as an n×kp row-major matrix with zero
+// padding, so each CG product is one AVX2 matrix-vector call instead of n
+// short dot/axpy calls; buffers grow only when a longer row appears. Rows
+// over gatherMax are left in place (s.direct).
 func (s *ialsScratch) gather(other []float32, idx []int32, k int) {
 	n, kp := len(idx), len(s.x)
-	if cap(s.vs) < n*kp {
-		s.vs = make([]float32, n*kp+n*kp/4)
-		s.t = make([]float32, cap(s.vs)/kp+1)
+	if cap(s.t) < n {
+		s.t = make([]float32, n+n/4)
 	}
-	s.vs, s.t = s.vs[:n*kp], s.t[:n]
+	s.t = s.t[:n]
+	s.direct = n*kp > gatherMax
+	if s.direct {
+		s.other, s.idx, s.k = other, idx, k
+		return
+	}
+	if cap(s.vs) < n*kp {
+		s.vs = make([]float32, min(gatherMax, n*kp+n*kp/4))
+	}
+	s.vs = s.vs[:n*kp]
 	for j, i := range idx {
 		row := s.vs[j*kp : (j+1)*kp]
 		copy(row, other[int(i)*k:(int(i)+1)*k])
@@ -349,21 +367,36 @@ func matVec(dst, a, x []float32) {
 }
 
 // vsDot sets t = Vs·p (t_j = v_j·p for each of the row's items).
-func vsDot(t, p, vs []float32) {
-	matVec(t, vs, p) // (n×kp)·(kp×1)
+func (s *ialsScratch) vsDot(t, p []float32) {
+	if s.direct {
+		k := s.k
+		for j, i := range s.idx {
+			t[j] = dot(s.other[int(i)*k:(int(i)+1)*k], p[:k])
+		}
+		return
+	}
+	matVec(t, s.vs, p) // (n×kp)·(kp×1)
 }
 
 // vsSum sets q = Vsᵀt = Σ_j t_j v_j.
-func vsSum(q, t, vs []float32) {
-	vek32.MatMul_Into(q, t, vs, len(t)) // (1×n)·(n×kp)
+func (s *ialsScratch) vsSum(q, t []float32) {
+	if s.direct {
+		k := s.k
+		clear(q)
+		for j, i := range s.idx {
+			axpy(t[j], s.other[int(i)*k:(int(i)+1)*k], q[:k])
+		}
+		return
+	}
+	vek32.MatMul_Into(q, t, s.vs, len(t)) // (1×n)·(n×kp)
 }
 
 // applyA computes q = (α₀G)p + λp + Σ c (v·p) v on the gathered rows s.vs;
 // ag is α₀G (kp×kp, symmetric, so G·p is a row-major matvec).
 func applyA(q, p, ag []float32, c []float32, lambda float32, s *ialsScratch) {
-	vsDot(s.t, p, s.vs)
+	s.vsDot(s.t, p)
 	vek32.Mul_Inplace(s.t, c)
-	vsSum(q, s.t, s.vs)
+	s.vsSum(q, s.t)
 	matVec(s.gp, ag, p)
 	vek32.Add_Inplace(q, s.gp)
 	axpy(lambda, p, q)
@@ -377,11 +410,11 @@ func solveRowCG(x, other []float32, idx []int32, c []float32, ag []float32, lamb
 	copy(xs, x)
 	clear(xs[k:])
 	// r = b − A x, with b = Σ (β + c) v: r = Vsᵀ(β + c − c∘(Vs·x)) − α₀G·x − λx.
-	vsDot(s.t, xs, s.vs)
+	s.vsDot(s.t, xs)
 	for j, cj := range c {
 		s.t[j] = beta + cj - cj*s.t[j]
 	}
-	vsSum(r, s.t, s.vs)
+	s.vsSum(r, s.t)
 	matVec(s.gp, ag, xs)
 	vek32.Sub_Inplace(r, s.gp)
 	axpy(-lambda, xs, r)
