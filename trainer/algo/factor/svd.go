@@ -103,16 +103,17 @@ func (m *TruncatedSVD) randomized(ctx context.Context, X *sparse.CSR, l, k int) 
 		}
 		return 1
 	}
-	orth(y, nU, l, passes(m.cfg.PowerIterations == 0))
+	var ws orthWork
+	orth(y, nU, l, passes(m.cfg.PowerIterations == 0), &ws)
 	for it := range m.cfg.PowerIterations {
 		if err := spmm(ctx, xt, y, l, z); err != nil {
 			return nil, err
 		}
-		orth(z, nI, l, 1)
+		orth(z, nI, l, 1, &ws)
 		if err := spmm(ctx, X, z, l, y); err != nil {
 			return nil, err
 		}
-		orth(y, nU, l, passes(it == m.cfg.PowerIterations-1))
+		orth(y, nU, l, passes(it == m.cfg.PowerIterations-1), &ws)
 	}
 	// Bᵀ = Xᵀ Q (nI×l); B = H S Wᵀ with BBᵀ = H S² Hᵀ, so W = Bᵀ H S⁻¹.
 	bt := z
@@ -200,10 +201,9 @@ func spmm(ctx context.Context, M *sparse.CSR, d []float64, w int, out []float64)
 // (two give orthonormality to rounding; directions with negligible energy
 // become zero columns). It works on Yᵀ (l×n) so that both
 // the Gram matrix and the update Yᵀ ← Tᵀ·Yᵀ run along vectors of length n.
-func orth(y []float64, n, l, passes int) {
-	yt := make([]float64, l*n)
+func orth(y []float64, n, l, passes int, ws *orthWork) {
+	yt, tmp := ws.get(l * n)
 	transpose64(yt, y, n, l)
-	tmp := make([]float64, l*n)
 	defer func() { transpose64(y, yt, l, n) }()
 	g := make([]float64, l*l)
 	tt := make([]float64, l*l)
@@ -232,6 +232,17 @@ func orth(y []float64, n, l, passes int) {
 		}
 		yt, tmp = tmp, yt
 	}
+}
+
+// orthWork holds orth's two n×l transposed buffers across calls (they are
+// the largest allocations of a fit).
+type orthWork struct{ a, b []float64 }
+
+func (w *orthWork) get(n int) (a, b []float64) {
+	if cap(w.a) < n {
+		w.a, w.b = make([]float64, n), make([]float64, n)
+	}
+	return w.a[:n], w.b[:n]
 }
 
 // transpose64 sets dst (c×r) = srcᵀ for the r×c row-major src.
