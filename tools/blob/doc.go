@@ -14,8 +14,11 @@
 // and the rest of the SDK's default chain; a custom endpoint switches to
 // path-style addressing and to checksums only where the API requires them,
 // as S3-compatible servers need. GCS uses Application Default Credentials
-// (STORAGE_EMULATOR_HOST honoured); Azure the AZURE_STORAGE_* variables or
-// the default Azure identity. Nothing here calls os.Getenv itself, and no
+// (STORAGE_EMULATOR_HOST honoured); Azure the AZURE_STORAGE_* variables
+// (account + key, SAS token, connection string; domain, protocol and
+// local-emulator switches) or the default Azure identity. Each bucket open
+// reads the environment afresh, through the SDKs. Nothing here calls
+// os.Getenv itself, and no
 // URI may carry credentials: userinfo is refused for s3, abfs and abfss
 // (the recipe layer refuses it first); gs://p@b and az://c@acct keep theirs
 // as the bucket's qualifiers.
