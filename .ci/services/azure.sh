@@ -10,6 +10,8 @@
 # development account (devstoreaccount1): test-only, never a secret.
 # Failures are loud but not fatal: the tests then skip with a message naming
 # the missing variable.
+# Stop it with: kill "$(cat "$RECOTEM_TEST_AZURE_DIR/pid")" (azurite waits for open
+# keep-alive connections on the first TERM; a second TERM ends it at once)
 
 recotem_azure_start() {
   local prefix bin port dir i acct key

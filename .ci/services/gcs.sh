@@ -6,6 +6,7 @@
 # for the object-store tests (tools/blob), which set STORAGE_EMULATOR_HOST
 # themselves. Failures are loud but not fatal: the tests then skip with a
 # message naming the missing variable.
+# Stop it with: kill "$(cat "$RECOTEM_TEST_GCS_DIR/pid")"
 
 recotem_gcs_start() {
   local bin port dir i
