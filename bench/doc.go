@@ -8,8 +8,10 @@
 //
 // # Hot loop
 //
-// Every connection is a goroutine that owns its fasthttp request and
-// response, its body buffer, its random source and its histograms. Request
+// Every connection is a goroutine that owns its connection (one plain
+// net.Conn per target with a minimal HTTP/1.1 client: one Write per request,
+// the response parsed in place and discarded), its body buffer, its random
+// source and its histograms. Request
 // bodies are appended into that reused buffer from ids quoted once at setup,
 // so the steady state allocates nothing per request; BenchmarkRequestLoop* and
 // TestHotLoopAllocs prove it. Closed-loop workers share only a request budget
@@ -22,8 +24,9 @@
 //
 // # What is measured
 //
-// Latency runs from the send (closed loop) or from the scheduled start (open
-// loop) to the end of the response, for every request that got an HTTP
+// Latency runs from just before the request's write (closed loop) or from the
+// scheduled start (open loop) to just after the last byte of the response is
+// parsed, for every request that got an HTTP
 // response of any status. Requests without a response are counted by
 // transport cause (timeout, refused, reset, closed, ...); open-loop requests
 // still unsent when the drain period (Timeout after the end) runs out are
