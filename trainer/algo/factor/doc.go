@@ -11,6 +11,14 @@
 // (Hogwild would break determinism). Fits check their context between
 // epochs and between row blocks.
 //
+// Speed: the inner products run as AVX2 matrix-vector calls (viterin/vek),
+// never one call per item. IALS gathers each row's other-side vectors into a
+// zero-padded n×kp block (kp = k rounded up to 32, the kernels' unrolled
+// width) and keeps its scratch, Gram and α₀G buffers across half-steps;
+// Gram matrices and TruncatedSVD's orthonormalisation work on transposed
+// blocks so the products run along the long dimension. A recommender is
+// not safe for concurrent Epoch/Fit calls.
+//
 // Lifetime: Model returns views of the recommender's live arrays. They are
 // valid until the next Epoch, Restore or Fit on the same recommender; a caller
 // that keeps a model across epochs copies it (Snapshot does).
