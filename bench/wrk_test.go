@@ -77,7 +77,7 @@ Transfer/sec:      5.99MB
 // loop, same connection count and request body, in interleaved rounds, and
 // requires the medians of throughput and of p50 to agree within 10%. It
 // needs wrk on PATH, a machine that is not already saturated by other work,
-// and a non-race build. docs/bench/bench-tool.md also compares them against
+// and a non-race build. BENCHMARKS.md also compares them against
 // a zero-delay server.
 func TestAgreesWithWrk(t *testing.T) {
 	wrk, err := exec.LookPath("wrk")

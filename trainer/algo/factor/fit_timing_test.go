@@ -1,6 +1,6 @@
 package factor
 
-// Fit benchmarks. Commands used for docs/bench/algorithms-factor.md:
+// Fit benchmarks. Commands used for BENCHMARKS.md:
 //
 //	go test -run '^$' -bench 'FitMovieLens' -benchtime 3x ./trainer/algo/factor
 //	go test -run '^$' -bench 'FitSynthetic' -benchtime 1x -timeout 30m ./trainer/algo/factor
