@@ -84,6 +84,10 @@ func (a *app) posture(status string, host string) {
 			kids = append(kids, safeKid(k))
 		}
 	}
+	origins := a.origins
+	if origins == nil {
+		origins = []string{} // log [] rather than null when CORS is off
+	}
 	a.log.Info("security.posture",
 		"auth_enabled", a.authEnabled,
 		"bind_host", host,
@@ -92,7 +96,7 @@ func (a *app) posture(status string, host string) {
 		"signing_key_status", status,
 		"env", a.cfg.Env,
 		"allowed_hosts", a.hosts,
-		"allowed_origins", a.origins,
+		"allowed_origins", origins,
 		"unsafe_mode", a.cfg.InsecureNoAuth || a.cfg.DevAllowUnsigned,
 	)
 }
