@@ -246,48 +246,26 @@ func (a *Artifact) Bytes(name string) ([]byte, error) {
 
 // F32 returns an f32 section. For a 2-D section the slice has rows×Stride
 // elements; row r is v[r*Stride : r*Stride+Shape[1]].
-func (a *Artifact) F32(name string) ([]float32, Section, error) {
-	s, err := a.lookup(name, F32)
-	if err != nil {
-		return nil, s, err
-	}
-	return viewF32(a.c.Data, s), s, nil
-}
+func (a *Artifact) F32(name string) ([]float32, Section, error) { return typed[float32](a, name, F32) }
 
 // F64 returns an f64 section.
-func (a *Artifact) F64(name string) ([]float64, Section, error) {
-	s, err := a.lookup(name, F64)
-	if err != nil {
-		return nil, s, err
-	}
-	return viewF64(a.c.Data, s), s, nil
-}
+func (a *Artifact) F64(name string) ([]float64, Section, error) { return typed[float64](a, name, F64) }
 
 // I32 returns an i32 section.
-func (a *Artifact) I32(name string) ([]int32, Section, error) {
-	s, err := a.lookup(name, I32)
-	if err != nil {
-		return nil, s, err
-	}
-	return viewI32(a.c.Data, s), s, nil
-}
+func (a *Artifact) I32(name string) ([]int32, Section, error) { return typed[int32](a, name, I32) }
 
 // I64 returns an i64 section.
-func (a *Artifact) I64(name string) ([]int64, Section, error) {
-	s, err := a.lookup(name, I64)
-	if err != nil {
-		return nil, s, err
-	}
-	return viewI64(a.c.Data, s), s, nil
-}
+func (a *Artifact) I64(name string) ([]int64, Section, error) { return typed[int64](a, name, I64) }
 
 // I8 returns an i8 section.
-func (a *Artifact) I8(name string) ([]int8, Section, error) {
-	s, err := a.lookup(name, I8)
+func (a *Artifact) I8(name string) ([]int8, Section, error) { return typed[int8](a, name, I8) }
+
+func typed[T int8 | int32 | int64 | uint64 | float32 | float64](a *Artifact, name string, dt DType) ([]T, Section, error) {
+	s, err := a.lookup(name, dt)
 	if err != nil {
 		return nil, s, err
 	}
-	return viewI8(a.c.Data, s), s, nil
+	return view[T](a.c.Data, s), s, nil
 }
 
 // Strings returns the string table "<name>.off"/"<name>.data".
@@ -300,5 +278,5 @@ func (a *Artifact) Strings(name string) (StringTable, error) {
 	if err != nil {
 		return StringTable{}, err
 	}
-	return StringTable{Off: viewU64(a.c.Data, os), Data: a.c.Data[ds.Offset : ds.Offset+ds.Length]}, nil
+	return StringTable{Off: view[uint64](a.c.Data, os), Data: a.c.Data[ds.Offset : ds.Offset+ds.Length]}, nil
 }

@@ -134,8 +134,8 @@ func validateCSR(data []byte, byName map[string]Section, g string) error {
 	if is.Cols <= 0 || is.Cols > 1<<31-1 {
 		return fmt.Errorf("CSR %q: indices need a positive cols bound", g)
 	}
-	indptr := viewI64(data, ps)
-	indices := viewI32(data, is)
+	indptr := view[int64](data, ps)
+	indices := view[int32](data, is)
 	if indptr[0] != 0 || indptr[len(indptr)-1] != int64(len(indices)) {
 		return fmt.Errorf("CSR %q: indptr must start at 0 and end at nnz=%d", g, len(indices))
 	}
@@ -164,7 +164,7 @@ func validateStrings(data []byte, byName map[string]Section, g string) error {
 	if !ok || os.DType != U64 || ds.DType != U8 || len(os.Shape) != 1 || os.Shape[0] < 1 {
 		return fmt.Errorf("string table %q needs u64 %q.off [n+1] and u8 %q.data", g, g, g)
 	}
-	t := StringTable{Off: viewU64(data, os), Data: data[ds.Offset : ds.Offset+ds.Length]}
+	t := StringTable{Off: view[uint64](data, os), Data: data[ds.Offset : ds.Offset+ds.Length]}
 	if t.Off[0] != 0 || t.Off[len(t.Off)-1] != uint64(len(t.Data)) {
 		return fmt.Errorf("string table %q: offsets must start at 0 and end at %d", g, len(t.Data))
 	}
@@ -181,55 +181,16 @@ func validateStrings(data []byte, byName map[string]Section, g string) error {
 	return nil
 }
 
-// Typed views over validated sections. They rely on the section's offset
-// being 4096-aligned inside a page-aligned mapping (or an 8-aligned slice)
-// and on little-endian hosts (see endian.go).
-func viewI64(data []byte, s Section) []int64 {
-	n := s.Length / 8
+// view returns a typed view of a validated section. It relies on the
+// section's offset being 4096-aligned inside a page-aligned mapping (or an
+// 8-aligned slice) and on little-endian hosts (see endian.go).
+func view[T int8 | int32 | int64 | uint64 | float32 | float64](data []byte, s Section) []T {
+	var z T
+	n := s.Length / int64(unsafe.Sizeof(z))
 	if n == 0 {
-		return []int64{}
+		return []T{}
 	}
-	return unsafe.Slice((*int64)(unsafe.Pointer(&data[s.Offset])), n)
-}
-
-func viewU64(data []byte, s Section) []uint64 {
-	n := s.Length / 8
-	if n == 0 {
-		return []uint64{}
-	}
-	return unsafe.Slice((*uint64)(unsafe.Pointer(&data[s.Offset])), n)
-}
-
-func viewI32(data []byte, s Section) []int32 {
-	n := s.Length / 4
-	if n == 0 {
-		return []int32{}
-	}
-	return unsafe.Slice((*int32)(unsafe.Pointer(&data[s.Offset])), n)
-}
-
-func viewF32(data []byte, s Section) []float32 {
-	n := s.Length / 4
-	if n == 0 {
-		return []float32{}
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&data[s.Offset])), n)
-}
-
-func viewF64(data []byte, s Section) []float64 {
-	n := s.Length / 8
-	if n == 0 {
-		return []float64{}
-	}
-	return unsafe.Slice((*float64)(unsafe.Pointer(&data[s.Offset])), n)
-}
-
-func viewI8(data []byte, s Section) []int8 {
-	n := s.Length
-	if n == 0 {
-		return []int8{}
-	}
-	return unsafe.Slice((*int8)(unsafe.Pointer(&data[s.Offset])), n)
+	return unsafe.Slice((*T)(unsafe.Pointer(&data[s.Offset])), n)
 }
 
 // StringTable is a sorted table of byte strings: id i is
