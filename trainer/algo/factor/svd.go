@@ -18,13 +18,13 @@ import (
 type SVDConfig struct {
 	NComponents     int
 	Oversamples     int // extra random directions (default 10)
-	PowerIterations int // subspace iterations, ≥ 5 (default 7)
+	PowerIterations int // subspace iterations, ≥ 5 (default 5, as scikit-learn)
 	Seed            int64
 }
 
 // DefaultSVDConfig returns the §2.6 (b) defaults.
 func DefaultSVDConfig() SVDConfig {
-	return SVDConfig{NComponents: 4, Oversamples: 10, PowerIterations: 7, Seed: 0}
+	return SVDConfig{NComponents: 4, Oversamples: 10, PowerIterations: 5, Seed: 0}
 }
 
 var svdAccepts = []string{"n_components", "random_seed"}
