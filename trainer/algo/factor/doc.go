@@ -14,7 +14,10 @@
 // Speed: the inner products run as AVX2 matrix-vector calls (viterin/vek),
 // never one call per item. IALS gathers each row's other-side vectors into a
 // zero-padded n×kp block (kp = k rounded up to 32, the kernels' unrolled
-// width) and keeps its scratch, Gram and α₀G buffers across half-steps;
+// width); when k is well below kp (k = 20) a long row is gathered
+// transposed instead, k × n rounded up to 32, from the half-step's otherᵀ,
+// so the products run along the row's items with no padding in k. Scratch,
+// Gram and α₀G buffers are kept across half-steps;
 // Gram matrices and TruncatedSVD's orthonormalisation work on transposed
 // blocks so the products run along the long dimension. A recommender is
 // not safe for concurrent Epoch/Fit calls.
