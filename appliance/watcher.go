@@ -404,6 +404,11 @@ func (a *app) reload(e *entry, force bool) {
 	e.postHMAC = 0
 	a.publish(e, l)
 	e.clearErr()
+	if cur == nil {
+		// First model of a discovered or stub recipe: a load, not a swap.
+		a.log.Info("recipe_loaded", "name", e.name, "kid", safeKid(l.kid), "trained_at", l.trainedAt, "best_class", l.bestClass)
+		return
+	}
 	e.m.swapOK.Inc()
 	a.log.Info("artifact_hot_swapped", "name", e.name, "kid", safeKid(l.kid), "trained_at", l.trainedAt, "model_version", l.version)
 }
