@@ -452,9 +452,13 @@ func (s *ialsScratch) vsSum(q, t []float32) {
 // applyA computes q = (α₀G)p + λp + Σ c (v·p) v on the gathered rows s.vs;
 // ag is α₀G (kp×kp, symmetric, so G·p is a row-major matvec).
 func applyA(q, p, ag []float32, c []float32, lambda float32, s *ialsScratch) {
-	s.vsDot(s.t, p)
-	vek32.Mul_Inplace(s.t, c)
-	s.vsSum(q, s.t)
+	if useFused && len(p) == 32 && !s.trans && !s.direct {
+		vsCVs32(s.vs, p, c, q) // one pass over Vs, no t vector
+	} else {
+		s.vsDot(s.t, p)
+		vek32.Mul_Inplace(s.t, c)
+		s.vsSum(q, s.t)
+	}
 	matVec(s.gp[:s.k], ag[:s.k*len(p)], p) // rows ≥ k of α₀G are zero; s.gp[k:] stays 0
 	vek32.Add_Inplace(q, s.gp)
 	axpy(lambda, p, q)

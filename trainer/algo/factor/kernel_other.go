@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package factor
+
+var useFused = false
+
+func vsCVs32(vs []float32, p, c, q []float32) { vsCVsGo(vs, p, c, q) }
