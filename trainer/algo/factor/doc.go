@@ -18,8 +18,9 @@
 // transposed instead, k × n rounded up to 32, from the half-step's otherᵀ,
 // so the products run along the row's items with no padding in k; short
 // rows at k ≤ 32 run the CG product Σ c_j (v_j·p) v_j as one fused AVX2
-// pass over the block (kernel_amd64.s, plain-Go vsCVsGo under purego or
-// without AVX2/FMA). Scratch,
+// pass over the block, and at kp = 32 α₀G·p is a sum of G's rows with no
+// horizontal sums (kernel_amd64.s; plain-Go vsCVsGo/axpyRows32Go under
+// purego or without AVX2/FMA). Scratch,
 // Gram and α₀G buffers are kept across half-steps;
 // Gram matrices and TruncatedSVD's orthonormalisation work on transposed
 // blocks so the products run along the long dimension. A recommender is

@@ -459,8 +459,12 @@ func applyA(q, p, ag []float32, c []float32, lambda float32, s *ialsScratch) {
 		vek32.Mul_Inplace(s.t, c)
 		s.vsSum(q, s.t)
 	}
-	matVec(s.gp[:s.k], ag[:s.k*len(p)], p) // rows ≥ k of α₀G are zero; s.gp[k:] stays 0
-	vek32.Add_Inplace(q, s.gp)
+	if useFused && len(p) == 32 {
+		axpyRows32(ag, p[:s.k], q) // α₀G·p as Σ_a p_a (α₀G)_a (G symmetric)
+	} else {
+		matVec(s.gp[:s.k], ag[:s.k*len(p)], p) // rows ≥ k of α₀G are zero; s.gp[k:] stays 0
+		vek32.Add_Inplace(q, s.gp)
+	}
 	axpy(lambda, p, q)
 }
 
@@ -477,7 +481,12 @@ func solveRowCG(x, other []float32, idx []int32, c []float32, ag []float32, lamb
 		s.t[j] = beta + cj - cj*s.t[j]
 	}
 	s.vsSum(r, s.t)
-	matVec(s.gp[:k], ag[:k*len(xs)], xs)
+	if useFused && len(xs) == 32 {
+		clear(s.gp)
+		axpyRows32(ag, xs[:k], s.gp)
+	} else {
+		matVec(s.gp[:k], ag[:k*len(xs)], xs)
+	}
 	vek32.Sub_Inplace(r, s.gp)
 	axpy(-lambda, xs, r)
 	copy(p, r)

@@ -18,3 +18,16 @@ func vsCVsGo(vs []float32, p, c, q []float32) {
 		}
 	}
 }
+
+// axpyRows32Go is the plain-Go reference of q[:32] += Σ_{a<len(p)} p_a g_a
+// over the rows g_a = g[32a : 32a+32] (α₀G·p for the symmetric, 32-wide
+// padded α₀G, as row combinations: no horizontal sums).
+func axpyRows32Go(g, p, q []float32) {
+	q = q[:32]
+	for a, pa := range p {
+		row := g[a*32 : a*32+32]
+		for d, x := range row {
+			q[d] += pa * x
+		}
+	}
+}

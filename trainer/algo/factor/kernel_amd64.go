@@ -25,3 +25,19 @@ func vsCVs32(vs []float32, p, c, q []float32) {
 	_ = q[31]
 	vsCVs32AVX2(&vs[0], n, &p[0], &c[0], &q[0])
 }
+
+//go:noescape
+func axpyRows32AVX2(gm *float32, k int, p *float32, q *float32)
+
+// axpyRows32 adds Σ_{a<len(p)} p_a g[32a:32a+32] to q[:32];
+// axpyRows32Go is the reference.
+func axpyRows32(g, p, q []float32) {
+	k := len(p)
+	if !useFused || k == 0 {
+		axpyRows32Go(g, p, q)
+		return
+	}
+	_ = g[k*32-1]
+	_ = q[31]
+	axpyRows32AVX2(&g[0], k, &p[0], &q[0])
+}

@@ -51,3 +51,34 @@ loop:
 	VMOVUPS Y7, 96(DI)
 	VZEROUPPER
 	RET
+
+// func axpyRows32AVX2(gm *float32, k int, p *float32, q *float32)
+//
+// q[0:32] += Σ_{a<k} p[a]·g[32a : 32a+32]; k ≥ 1.
+TEXT ·axpyRows32AVX2(SB), NOSPLIT, $0-32
+	MOVQ gm+0(FP), SI
+	MOVQ k+8(FP), CX
+	MOVQ p+16(FP), DX
+	MOVQ q+24(FP), DI
+	VMOVUPS 0(DI), Y4
+	VMOVUPS 32(DI), Y5
+	VMOVUPS 64(DI), Y6
+	VMOVUPS 96(DI), Y7
+
+rloop:
+	VBROADCASTSS (DX), Y0
+	VFMADD231PS 0(SI), Y0, Y4
+	VFMADD231PS 32(SI), Y0, Y5
+	VFMADD231PS 64(SI), Y0, Y6
+	VFMADD231PS 96(SI), Y0, Y7
+	ADDQ $128, SI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  rloop
+
+	VMOVUPS Y4, 0(DI)
+	VMOVUPS Y5, 32(DI)
+	VMOVUPS Y6, 64(DI)
+	VMOVUPS Y7, 96(DI)
+	VZEROUPPER
+	RET

@@ -62,3 +62,49 @@ func TestVsCVs32Parity(t *testing.T) {
 		}
 	}
 }
+
+// TestAxpyRows32Parity checks the α₀G·p kernel against axpyRows32Go for
+// k = 0, 1, 20, 32, misaligned starts and guard bands around q.
+func TestAxpyRows32Parity(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	const guard = 8
+	for _, k := range []int{0, 1, 2, 20, 32} {
+		for _, off := range []int{0, 1, 5} {
+			g := make([]float32, off+k*32)
+			for i := range g {
+				g[i] = float32(rng.NormFloat64())
+			}
+			p := make([]float32, off+k)
+			for i := range p {
+				p[i] = float32(rng.NormFloat64())
+			}
+			q0 := make([]float32, 32)
+			for i := range q0 {
+				q0[i] = float32(rng.NormFloat64())
+			}
+			want := append([]float32(nil), q0...)
+			axpyRows32Go(g[off:], p[off:], want)
+			qb := make([]float32, guard+off+32+guard)
+			for i := range qb {
+				qb[i] = 12345
+			}
+			q := qb[guard+off : guard+off+32]
+			copy(q, q0)
+			axpyRows32(g[off:], p[off:], q)
+			for i := range qb {
+				if (i < guard+off || i >= guard+off+32) && qb[i] != 12345 {
+					t.Fatalf("k=%d off=%d: guard qb[%d] = %g written", k, off, i, qb[i])
+				}
+			}
+			for d := range want {
+				bound := math.Abs(float64(q0[d]))
+				for a := 0; a < k; a++ {
+					bound += math.Abs(float64(p[off+a] * g[off+a*32+d]))
+				}
+				if diff := math.Abs(float64(q[d] - want[d])); diff > 1e-6*bound+1e-30 {
+					t.Fatalf("k=%d off=%d: q[%d] = %g, want %g (fused %v)", k, off, d, q[d], want[d], useFused)
+				}
+			}
+		}
+	}
+}
