@@ -17,6 +17,7 @@ import (
 	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/source"
+	"github.com/recotem/recotem/trainer/source/internal/logtest"
 )
 
 // fakeBQ is a protocol-level fake of the BigQuery REST API v2: jobs.insert,
@@ -163,45 +164,9 @@ func (s *fakeStorage) Read(_ context.Context, t TableRef, cols []string, emit fu
 	return s.err
 }
 
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+func newLog() (*slog.Logger, *logtest.LogBuf) { return logtest.New() }
 
-func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-
-func (l *logBuf) events(t *testing.T, event string) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if m["msg"] == event {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func newLog() (*slog.Logger, *logBuf) {
-	lb := &logBuf{}
-	return slog.New(slog.NewJSONHandler(lb, nil)), lb
-}
-
-func env(kv ...string) func(string) (string, bool) {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
+var env = logtest.Env
 
 func bqRecipe(query string, params map[string]any, project *string) *recipe.Recipe {
 	return &recipe.Recipe{
@@ -272,11 +237,11 @@ func TestFakeRESTFallbackMissingExtra(t *testing.T) {
 	if got := FallbackTotal(ReasonMissingExtra) - before; got != 1 {
 		t.Errorf("missing_extra counter +%d, want +1", got)
 	}
-	ev := lb.events(t, "bigquery_storage_fallback")
+	ev := lb.Events(t, "bigquery_storage_fallback")
 	if len(ev) != 1 || ev[0]["reason"] != ReasonMissingExtra || ev[0]["level"] != "WARN" {
 		t.Fatalf("fallback events %v", ev)
 	}
-	if done := lb.events(t, "bigquery_source_fetch_done"); len(done) != 1 || done[0]["n_rows"] != float64(3) || done[0]["via"] != "rest" {
+	if done := lb.Events(t, "bigquery_source_fetch_done"); len(done) != 1 || done[0]["n_rows"] != float64(3) || done[0]["via"] != "rest" {
 		t.Fatalf("fetch_done %v", done)
 	}
 	// The job: standard SQL, named parameters with BigQuery types.
@@ -335,7 +300,7 @@ func TestFakeStoragePermissionFallback(t *testing.T) {
 		if err != nil || len(rows) != 3 || rows[0] != "S:u1 I:10" {
 			t.Fatalf("%v: rows %q, %v", serr, rows, err)
 		}
-		if FallbackTotal(ReasonAPIError)-before != 1 || len(lb.events(t, "bigquery_storage_fallback")) != 1 || f.rowPages == 0 {
+		if FallbackTotal(ReasonAPIError)-before != 1 || len(lb.Events(t, "bigquery_storage_fallback")) != 1 || f.rowPages == 0 {
 			t.Fatalf("%v: no api_error fallback", serr)
 		}
 		if len(st.tables) != 1 || st.tables[0].DatasetID != "_anon" {
@@ -373,10 +338,10 @@ func TestFakeStorageSuccess(t *testing.T) {
 	if err != nil || strings.Join(rows, "|") != "S:s0 S:s0|S:s1 S:s1|S:s2 S:s2" {
 		t.Fatalf("storage rows %q %v", rows, err)
 	}
-	if f.rowPages != 0 || len(lb.events(t, "bigquery_storage_fallback")) != 0 {
+	if f.rowPages != 0 || len(lb.Events(t, "bigquery_storage_fallback")) != 0 {
 		t.Fatal("REST used although the storage read succeeded")
 	}
-	if done := lb.events(t, "bigquery_source_fetch_done"); len(done) != 1 || done[0]["via"] != "storage" {
+	if done := lb.Events(t, "bigquery_source_fetch_done"); len(done) != 1 || done[0]["via"] != "storage" {
 		t.Fatalf("fetch_done %v", done)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,51 +23,14 @@ import (
 	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/source"
+	"github.com/recotem/recotem/trainer/source/internal/logtest"
 )
 
 const small = "user_id,item_id,ts\nu1,i1,1\nu1,i2,2\nu2,i1,3\n"
 
-// logBuf collects JSON log lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+func newLog() (*slog.Logger, *logtest.LogBuf) { return logtest.New() }
 
-func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-
-// events returns the decoded lines whose msg is event.
-func (l *logBuf) events(t *testing.T, event string) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if m["msg"] == event {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func newLog() (*slog.Logger, *logBuf) {
-	lb := &logBuf{}
-	return slog.New(slog.NewJSONHandler(lb, nil)), lb
-}
-
-func env(kv ...string) func(string) (string, bool) {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
+var env = logtest.Env
 
 var allow = env("RECOTEM_HTTP_ALLOW_PRIVATE", "1")
 
@@ -213,7 +174,7 @@ func TestSizeCap(t *testing.T) {
 	if failure.ExitCode(err) != 7 || !strings.Contains(err.Error(), "RECOTEM_MAX_DOWNLOAD_BYTES=1048576") {
 		t.Fatalf("oversize: %v (exit %d), want 7 naming the cap", err, failure.ExitCode(err))
 	}
-	ev := lb.events(t, "csv_source_size_exceeded")
+	ev := lb.Events(t, "csv_source_size_exceeded")
 	if len(ev) != 1 || ev[0]["cap"] != float64(1<<20) || ev[0]["level"] != "WARN" || ev[0]["bytes_read"].(float64) <= float64(1<<20) {
 		t.Fatalf("size_exceeded events %v", ev)
 	}
@@ -237,7 +198,7 @@ func TestRedirects(t *testing.T) {
 		if wantMsg != "" && !strings.Contains(err.Error(), wantMsg) {
 			t.Fatalf("%s: %v, want %q", path, err, wantMsg)
 		}
-		ev := lb.events(t, "csv_source_redirect")
+		ev := lb.Events(t, "csv_source_redirect")
 		if len(ev) != wantRedirectEvents {
 			t.Fatalf("%s: %d redirect events, want %d", path, len(ev), wantRedirectEvents)
 		}
@@ -318,7 +279,7 @@ func TestSettings(t *testing.T) {
 		if fe.Timeout != want {
 			t.Errorf("%q: timeout %v, want %v", raw, fe.Timeout, want)
 		}
-		if wantEvent != "" && len(lb.events(t, wantEvent)) != 1 {
+		if wantEvent != "" && len(lb.Events(t, wantEvent)) != 1 {
 			t.Errorf("%q: no %s event", raw, wantEvent)
 		}
 	}

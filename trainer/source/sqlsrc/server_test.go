@@ -109,10 +109,10 @@ func TestRealServers(t *testing.T) {
 			if got := strings.Join(rows, "|"); got != want {
 				t.Fatalf("rows\n got %s\nwant %s", got, want)
 			}
-			if ev := lb.events(t, "sql_fetch_complete"); len(ev) != 1 || ev[0]["n_rows"] != float64(3) {
+			if ev := lb.Events(t, "sql_fetch_complete"); len(ev) != 1 || ev[0]["n_rows"] != float64(3) {
 				t.Fatalf("sql_fetch_complete: %v", ev)
 			}
-			if len(lb.events(t, "sql_dsn_tls_not_configured")) != 1 {
+			if len(lb.Events(t, "sql_dsn_tls_not_configured")) != 1 {
 				t.Fatal("no sql_dsn_tls_not_configured warning for a DSN without TLS settings")
 			}
 			if strings.Contains(lb.String(), s.pw) {

@@ -28,14 +28,14 @@ func TestSQLiteRows(t *testing.T) {
 	if got := strings.Join(rows, "|"); got != want {
 		t.Fatalf("rows\n got %s\nwant %s", got, want)
 	}
-	done := lb.events(t, "sql_fetch_complete")
+	done := lb.Events(t, "sql_fetch_complete")
 	if len(done) != 1 || done[0]["n_rows"] != float64(3) || done[0]["dialect"] != "sqlite" {
 		t.Fatalf("sql_fetch_complete %v", done)
 	}
-	if len(lb.events(t, "sql_statement_timeout_unsupported_on_sqlite")) != 1 {
+	if len(lb.Events(t, "sql_statement_timeout_unsupported_on_sqlite")) != 1 {
 		t.Fatal("no sql_statement_timeout_unsupported_on_sqlite warning")
 	}
-	if len(lb.events(t, "sql_dsn_tls_not_configured")) != 0 {
+	if len(lb.Events(t, "sql_dsn_tls_not_configured")) != 0 {
 		t.Fatal("sqlite must not warn about TLS")
 	}
 	// Other value kinds: float, null, bool, text timestamp.

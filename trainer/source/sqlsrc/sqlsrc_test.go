@@ -1,10 +1,8 @@
 package sqlsrc
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,50 +17,12 @@ import (
 	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/source"
+	"github.com/recotem/recotem/trainer/source/internal/logtest"
 )
 
-// logBuf collects JSON log lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+func newLog() (*slog.Logger, *logtest.LogBuf) { return logtest.New() }
 
-func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-
-func (l *logBuf) events(t *testing.T, event string) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if m["msg"] == event {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func (l *logBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func newLog() (*slog.Logger, *logBuf) {
-	lb := &logBuf{}
-	return slog.New(slog.NewJSONHandler(lb, nil)), lb
-}
-
-func env(kv ...string) func(string) (string, bool) {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
+var env = logtest.Env
 
 const dsnVar = "RECOTEM_RECIPE_DSN"
 
@@ -358,7 +318,7 @@ func TestMaxRowsSetting(t *testing.T) {
 		if cfg.MaxRows != want {
 			t.Fatalf("%q: %d, want %d", raw, cfg.MaxRows, want)
 		}
-		if event != "" && len(lb.events(t, event)) != 1 {
+		if event != "" && len(lb.Events(t, event)) != 1 {
 			t.Fatalf("%q: no %s", raw, event)
 		}
 	}

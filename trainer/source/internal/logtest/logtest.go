@@ -1,0 +1,59 @@
+// Package logtest owns the test helpers the source packages share: a
+// logger that records JSON lines and a fake environment lookup.
+package logtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// LogBuf collects JSON log lines; safe for concurrent writers.
+type LogBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+
+// Events returns the decoded lines whose msg is event.
+func (l *LogBuf) Events(t testing.TB, event string) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["msg"] == event {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// String is everything logged so far.
+func (l *LogBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// New returns a JSON logger writing into a new LogBuf.
+func New() (*slog.Logger, *LogBuf) {
+	lb := &LogBuf{}
+	return slog.New(slog.NewJSONHandler(lb, nil)), lb
+}
+
+// Env builds a lookup function from key, value pairs.
+func Env(kv ...string) func(string) (string, bool) {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
