@@ -9,8 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/recotem/recotem/tools/envconfig"
 	"github.com/recotem/recotem/tools/fetch"
 	"github.com/recotem/recotem/tools/inspect"
@@ -30,27 +28,15 @@ Flags:
 `
 
 func runInspect(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("inspect", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := newCLI("inspect", inspectUsage, stderr)
+	fs := c.fs
 	dev := fs.Bool("dev-allow-unsigned", false, "verify with the development key (kid 'dev', 32 zero bytes) when RECOTEM_SIGNING_KEYS is unset; needs RECOTEM_ENV=development")
 	fs.Bool("i-understand-this-loads-arbitrary-code", false, "companion of --dev-allow-unsigned (accepted; inspect never loads the payload)")
 	sections := fs.Bool("sections", false, "also print the payload section table (offset, length, padding, dtype, shape)")
 	hexDump := fs.Bool("hex", false, "also print an annotated hex dump of the container")
 	hexBytes := fs.Int("hex-bytes", 64, "bytes of each section shown by --hex")
-	help := fs.BoolP("help", "h", false, "show this help")
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, inspectUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "recotem inspect: %v\n", err)
-		printUsage(stderr)
-		return 2
-	}
-	if *help {
-		printUsage(stdout)
-		return 0
+	if code, done := c.parse(args, stdout); done {
+		return code
 	}
 	if fs.NArg() != 1 {
 		if fs.NArg() == 0 {
@@ -58,7 +44,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintf(stderr, "recotem inspect: unexpected argument %q\n", fs.Arg(1))
 		}
-		printUsage(stderr)
+		c.printUsage(stderr)
 		return 2
 	}
 

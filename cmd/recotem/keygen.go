@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/spf13/pflag"
-
 	"github.com/recotem/recotem/tools/keygen"
 )
 
@@ -22,29 +20,15 @@ Flags:
 `
 
 func runKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("keygen", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := newCLI("keygen", keygenUsage, stderr)
+	fs := c.fs
 	typ := fs.String("type", keygen.TypeSigning, "key type: signing or api")
 	kid := fs.String("kid", "", "key id, 1..32 bytes without ',' or ':' (default: 8 random hex)")
-	help := fs.BoolP("help", "h", false, "show this help")
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, keygenUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
+	if code, done := c.parse(args, stdout); done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "recotem keygen: %v\n", err)
-		printUsage(stderr)
-		return 2
-	}
-	if *help {
-		printUsage(stdout)
-		return 0
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "recotem keygen: unexpected argument %q\n", fs.Arg(0))
-		printUsage(stderr)
-		return 2
+	if code, done := c.noArgs(); done {
+		return code
 	}
 	if fs.Changed("kid") && *kid == "" {
 		fmt.Fprintln(stderr, "Configuration error: --kid must be 1..32 bytes")

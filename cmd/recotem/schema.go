@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/spf13/pflag"
-
 	"github.com/recotem/recotem/trainer/recipe"
 )
 
@@ -21,27 +19,12 @@ Flags:
 `
 
 func runSchema(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("schema", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	help := fs.BoolP("help", "h", false, "show this help")
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, schemaUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
+	c := newCLI("schema", schemaUsage, stderr)
+	if code, done := c.parse(args, stdout); done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "recotem schema: %v\n", err)
-		printUsage(stderr)
-		return 2
-	}
-	if *help {
-		printUsage(stdout)
-		return 0
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "recotem schema: unexpected argument %q\n", fs.Arg(0))
-		printUsage(stderr)
-		return 2
+	if code, done := c.noArgs(); done {
+		return code
 	}
 	b, err := recipe.JSONSchema()
 	if err != nil {

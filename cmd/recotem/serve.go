@@ -12,8 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/spf13/pflag"
-
 	"github.com/recotem/recotem/appliance"
 	"github.com/recotem/recotem/tools/envconfig"
 	"github.com/recotem/recotem/tools/logx"
@@ -32,8 +30,8 @@ Flags:
 `
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	c := newCLI("serve", serveUsage, stderr)
+	fs := c.fs
 	recipes := fs.String("recipes", "", "directory of recipe *.yaml files (required)")
 	port := fs.IntP("port", "p", 8080, "TCP port (RECOTEM_PORT); 0 picks a free port")
 	host := fs.StringP("host", "H", "127.0.0.1", "bind address (RECOTEM_HOST); forced to 127.0.0.1 without API keys")
@@ -41,34 +39,20 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	insecure := fs.Bool("insecure-no-auth", false, "disable API-key auth; needs RECOTEM_ENV development, dev or test")
 	dev := fs.Bool("dev-allow-unsigned", false, "skip artifact HMAC verification; needs the companion flag and RECOTEM_ENV=development")
 	understand := fs.Bool("i-understand-this-loads-arbitrary-code", false, "companion of --dev-allow-unsigned")
-	help := fs.BoolP("help", "h", false, "show this help")
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, serveUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
+	if code, done := c.parse(args, stdout); done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "recotem serve: %v\n", err)
-		printUsage(stderr)
-		return 2
-	}
-	if *help {
-		printUsage(stdout)
-		return 0
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "recotem serve: unexpected argument %q\n", fs.Arg(0))
-		printUsage(stderr)
-		return 2
+	if code, done := c.noArgs(); done {
+		return code
 	}
 	if *recipes == "" {
 		fmt.Fprintln(stderr, "recotem serve: --recipes is required")
-		printUsage(stderr)
+		c.printUsage(stderr)
 		return 2
 	}
 	if st, err := os.Stat(*recipes); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "recotem serve: --recipes %s: not an existing directory\n", *recipes)
-		printUsage(stderr)
+		c.printUsage(stderr)
 		return 2
 	}
 

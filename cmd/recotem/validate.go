@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/spf13/pflag"
-
 	"github.com/recotem/recotem/tools/envconfig"
 	"github.com/recotem/recotem/tools/logx"
 	"github.com/recotem/recotem/trainer/failure"
@@ -32,33 +30,21 @@ Flags:
 `
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("validate", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	help := fs.BoolP("help", "h", false, "show this help")
-	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, validateUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "recotem validate: %v\n", err)
-		printUsage(stderr)
-		return 2
-	}
-	if *help {
-		printUsage(stdout)
-		return 0
+	c := newCLI("validate", validateUsage, stderr)
+	fs := c.fs
+	if code, done := c.parse(args, stdout); done {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "recotem validate: expected exactly one RECIPE.yaml or DIR")
-		printUsage(stderr)
+		c.printUsage(stderr)
 		return 2
 	}
 	target := fs.Arg(0)
 	fi, err := os.Stat(target)
 	if err != nil {
 		fmt.Fprintf(stderr, "recotem validate: %s: no such file or directory\n", target)
-		printUsage(stderr)
+		c.printUsage(stderr)
 		return 2
 	}
 
