@@ -41,27 +41,7 @@ func sqlRecipe(query string, params map[string]any) *recipe.Recipe {
 	}
 }
 
-// row is one fetched row rendered as text with kinds, e.g. "S:u1 I:10 T:…".
-func render(v []source.Value) string {
-	var parts []string
-	for _, x := range v {
-		switch x.Kind {
-		case source.Null:
-			parts = append(parts, "N")
-		case source.String:
-			parts = append(parts, "S:"+string(x.Str))
-		case source.Int:
-			parts = append(parts, fmt.Sprintf("I:%d", x.Int))
-		case source.Float:
-			parts = append(parts, fmt.Sprintf("F:%g", x.Float))
-		case source.Time:
-			parts = append(parts, fmt.Sprintf("T:%d", x.Int))
-		case source.Bool:
-			parts = append(parts, fmt.Sprintf("B:%d", x.Int))
-		}
-	}
-	return strings.Join(parts, " ")
-}
+var render = logtest.Render
 
 func fetchRows(t *testing.T, r *recipe.Recipe, opt source.Options) ([]string, error) {
 	t.Helper()

@@ -1,14 +1,18 @@
 // Package logtest owns the test helpers the source packages share: a
-// logger that records JSON lines and a fake environment lookup.
+// logger that records JSON lines, a fake environment lookup and a row
+// renderer.
 package logtest
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/recotem/recotem/trainer/source"
 )
 
 // LogBuf collects JSON log lines; safe for concurrent writers.
@@ -56,4 +60,27 @@ func Env(kv ...string) func(string) (string, bool) {
 		m[kv[i]] = kv[i+1]
 	}
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// Render writes one fetched row as text with kinds, e.g. "S:u1 I:10 T:…",
+// so tests can compare rows as strings.
+func Render(v []source.Value) string {
+	var parts []string
+	for _, x := range v {
+		switch x.Kind {
+		case source.Null:
+			parts = append(parts, "N")
+		case source.String:
+			parts = append(parts, "S:"+string(x.Str))
+		case source.Int:
+			parts = append(parts, fmt.Sprintf("I:%d", x.Int))
+		case source.Float:
+			parts = append(parts, fmt.Sprintf("F:%g", x.Float))
+		case source.Time:
+			parts = append(parts, fmt.Sprintf("T:%d", x.Int))
+		case source.Bool:
+			parts = append(parts, fmt.Sprintf("B:%d", x.Int))
+		}
+	}
+	return strings.Join(parts, " ")
 }
