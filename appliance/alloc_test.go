@@ -2,12 +2,21 @@
 
 package appliance
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // TestHandlerZeroAlloc: a steady-state /predict, :recommend and
 // :recommend-related request allocates nothing.
 func TestHandlerZeroAlloc(t *testing.T) {
-	env := newBenchEnv(t)
+	for _, cache := range []int64{0, 1 << 20} {
+		t.Run(fmt.Sprintf("cache=%d", cache), func(t *testing.T) { handlerZeroAlloc(t, cache) })
+	}
+}
+
+func handlerZeroAlloc(t *testing.T, cacheBytes int64) {
+	env := newBenchEnv(t, cacheBytes)
 	f := func(path, body string) {
 		t.Helper()
 		ctx := env.ctx(path, body)

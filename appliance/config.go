@@ -75,6 +75,9 @@ type Config struct {
 	MaxDownloadBytes   int64         // metadata source cap; 0 → 256 MiB
 	HTTPTimeout        time.Duration // metadata http(s) fetch timeout; 0 → 30 s
 	HTTPAllowPrivate   bool          // RECOTEM_HTTP_ALLOW_PRIVATE for metadata fetches
+	// ResultCacheBytes bounds each loaded model's result cache
+	// (RECOTEM_RESULT_CACHE_BYTES); 0 turns caching off.
+	ResultCacheBytes int64
 
 	// Ready, when set, is called once every listener is bound with the TCP
 	// address (tests use it with Port 0).

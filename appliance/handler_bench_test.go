@@ -76,7 +76,9 @@ type benchEnv struct {
 	plain string
 }
 
-func newBenchEnv(tb testing.TB) *benchEnv {
+// newBenchEnv serves the synthetic model with the result cache off (every
+// request is ranked) unless cacheBytes is given.
+func newBenchEnv(tb testing.TB, cacheBytes ...int64) *benchEnv {
 	tb.Helper()
 	dir := tb.TempDir()
 	key := format.Key{ID: "k1", Secret: bytes.Repeat([]byte{3}, 32)}
@@ -86,6 +88,9 @@ func newBenchEnv(tb testing.TB) *benchEnv {
 	plain := apikey.Generate()
 	a, _ := newApp(Config{RecipesDir: dir, Loader: yamlLoader{}, KeyRing: ring, MetricsEnabled: true,
 		APIKeys: []apikey.Key{{Kid: "c", Digest: apikey.Digest([]byte(plain))}}})
+	if len(cacheBytes) > 0 {
+		a.cfg.ResultCacheBytes = cacheBytes[0]
+	}
 	if _, err := a.configure(); err != nil {
 		tb.Fatal(err)
 	}
@@ -128,8 +133,8 @@ func (b *benchEnv) serve(tb testing.TB, ctx *fasthttp.RequestCtx, want int) {
 	}
 }
 
-func benchHandler(b *testing.B, path, body string) {
-	env := newBenchEnv(b)
+func benchHandler(b *testing.B, path, body string, cacheBytes ...int64) {
+	env := newBenchEnv(b, cacheBytes...)
 	ctx := env.ctx(path, body)
 	env.serve(b, ctx, 200)
 	b.ReportAllocs()
@@ -142,6 +147,12 @@ func benchHandler(b *testing.B, path, body string) {
 
 func BenchmarkHandlerPredict(b *testing.B) {
 	benchHandler(b, "/predict/ml", `{"user_id":"u00042","cutoff":10}`)
+}
+
+// BenchmarkHandlerPredictCached: the same request answered from the
+// result cache (the default serve configuration) after the first one.
+func BenchmarkHandlerPredictCached(b *testing.B) {
+	benchHandler(b, "/predict/ml", `{"user_id":"u00042","cutoff":10}`, 32<<20)
 }
 
 func BenchmarkHandlerRecommend(b *testing.B) {

@@ -211,6 +211,7 @@ func newHarness(t *testing.T) *harness {
 		MetricsEnabled:   true,
 		watchIntervalRaw: 50 * time.Millisecond,
 		DrainSeconds:     5,
+		ResultCacheBytes: 1 << 20, // as serve runs by default
 	}
 	t.Cleanup(h.stop)
 	return h

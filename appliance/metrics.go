@@ -77,6 +77,8 @@ type recipeMetrics struct {
 	predict       [nPredictStatus]*metrics.Counter
 	predictLat    *metrics.PrometheusHistogram
 	metaLookupErr *metrics.Counter
+	cacheHit      *metrics.Counter
+	cacheMiss     *metrics.Counter
 
 	v1          [nVerbs][nV1Status]*metrics.Counter
 	v1Lat       [nVerbs]*metrics.PrometheusHistogram
@@ -171,6 +173,8 @@ func (s *metricSet) forRecipe(name string) *recipeMetrics {
 		m.rescanErr = set.GetOrCreateCounter(`recotem_recipe_rescan_errors_total{` + rl + `}`)
 		m.metaIndex = set.GetOrCreateCounter(`recotem_metadata_index_build_errors_total{` + rl + `}`)
 		m.layoutUnexp = set.GetOrCreateCounter(`recotem_recommender_layout_unexpected_total{` + rl + `}`)
+		m.cacheHit = set.GetOrCreateCounter(`recotem_result_cache_lookups_total{` + rl + `,result="hit"}`)
+		m.cacheMiss = set.GetOrCreateCounter(`recotem_result_cache_lookups_total{` + rl + `,result="miss"}`)
 	}
 	s.recipes[name] = m
 	return m

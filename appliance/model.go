@@ -16,6 +16,7 @@ type Hit = scoring.Result
 // package's *Model satisfies it through a (open_scoring.go).
 type Model interface {
 	Kind() string
+	NumUsers() int
 	NumItems() int
 	UserIndex(id []byte) (int, bool)
 	ItemIndex(id []byte) (int, bool)
@@ -52,6 +53,7 @@ type loaded struct {
 	metaFrags    [][]byte // per item index: `"k":v,` pairs, nil when none
 	metaDegraded []bool   // per item: metadata exists but failed to serialize
 	hasMeta      bool
+	cacheBytes   int64 // result cache reserved for this model (0: none)
 	trainedAt    string
 	bestClass    string
 	version      string // "sha256:<hex>"

@@ -163,6 +163,7 @@ func (a *app) loadModel(e *entry) (*loaded, error) {
 		return nil, err
 	}
 	l := &loaded{opened: *op}
+	l.model, l.cacheBytes = withResultCache(l.model, a.cfg.ResultCacheBytes, e.m.cacheHit, e.m.cacheMiss)
 	l.refs.Store(1)
 	l.loadedAt = time.Now().UTC()
 	l.version = "sha256:" + hex.EncodeToString(l.sha[:])

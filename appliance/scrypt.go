@@ -1,11 +1,13 @@
 package appliance
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 
 	"github.com/recotem/recotem/tools/apikey"
 )
@@ -153,14 +155,58 @@ func salsaXOR(tmp *[16]uint32, in, out []uint32) {
 var zeroKey [maxKeyLen]byte
 
 // authenticator checks X-API-Key values against every configured digest.
+//
+// The scrypt digest costs ~13 µs, more than the rest of a cached
+// recommendation. A key that has matched once is remembered as a keyed
+// SHA-256 of the presented bytes under a random per-process secret (never
+// the key itself), so later requests with it compare 32 bytes in constant
+// time with every remembered tag instead of hashing again. Only keys that
+// passed the full check are remembered, at most one tag per configured
+// key (a plaintext has one digest), so the list stays as small as
+// RECOTEM_API_KEYS; rejected keys always pay the full digest, as before.
 type authenticator struct {
-	keys []apikey.Key
+	keys     []apikey.Key
+	secret   [32]byte
+	verified atomic.Pointer[[]verifiedKey] // copy on write
+}
+
+type verifiedKey struct {
+	tag [32]byte
+	kid string
+}
+
+func newAuthenticator(keys []apikey.Key) *authenticator {
+	a := &authenticator{keys: keys}
+	if _, err := rand.Read(a.secret[:]); err != nil {
+		panic("crypto/rand: " + err.Error()) // never fails on supported platforms
+	}
+	return a
+}
+
+// tag is SHA-256(secret ‖ presented); presented is ≤ maxKeyLen bytes.
+func (a *authenticator) tag(presented []byte) [32]byte {
+	var buf [32 + maxKeyLen]byte
+	copy(buf[:], a.secret[:])
+	n := copy(buf[32:], presented)
+	return sha256.Sum256(buf[:32+n])
 }
 
 // check returns the kid of the matching key. Too-short and too-long keys
-// are rejected by the caller; here every digest is compared in constant
-// time and non-matches still hash.
+// are rejected by the caller; here every digest (or remembered tag) is
+// compared in constant time and non-matches still hash.
 func (a *authenticator) check(presented []byte) (string, bool) {
+	t := a.tag(presented)
+	if v := a.verified.Load(); v != nil {
+		found := -1
+		for i := range *v {
+			if subtle.ConstantTimeCompare((*v)[i].tag[:], t[:]) == 1 && found < 0 {
+				found = i
+			}
+		}
+		if found >= 0 {
+			return (*v)[found].kid, true
+		}
+	}
 	d := apiDigest(presented)
 	found := -1
 	for i := range a.keys {
@@ -172,7 +218,31 @@ func (a *authenticator) check(presented []byte) (string, bool) {
 	if found < 0 {
 		return "", false
 	}
+	a.remember(t, a.keys[found].Kid)
 	return a.keys[found].Kid, true
+}
+
+// remember adds a verified tag (bounded by the number of configured keys).
+func (a *authenticator) remember(t [32]byte, kid string) {
+	for {
+		old := a.verified.Load()
+		var cur []verifiedKey
+		if old != nil {
+			cur = *old
+		}
+		if len(cur) >= len(a.keys) {
+			return
+		}
+		for _, v := range cur {
+			if v.tag == t {
+				return
+			}
+		}
+		next := append(append(make([]verifiedKey, 0, len(cur)+1), cur...), verifiedKey{t, kid})
+		if a.verified.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }
 
 // burn hashes 256 NUL bytes so rejections before hashing take as long as a

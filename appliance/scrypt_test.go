@@ -49,3 +49,59 @@ func BenchmarkDigestReference(b *testing.B) {
 		apikey.Digest(k)
 	}
 }
+
+// TestAuthenticatorRemembersOnlyVerifiedKeys: a key is accepted with its
+// kid on the first (scrypt) and later (remembered) checks; near misses of a
+// remembered key are still rejected; the remembered list never outgrows
+// the configured keys; the first matching kid wins both times.
+func TestAuthenticatorRemembersOnlyVerifiedKeys(t *testing.T) {
+	p1, p2 := apikey.Generate(), apikey.Generate()
+	d1 := apikey.Digest([]byte(p1))
+	a := newAuthenticator([]apikey.Key{{Kid: "one", Digest: d1}, {Kid: "two", Digest: apikey.Digest([]byte(p2))}, {Kid: "dup", Digest: d1}})
+	for range 3 {
+		if kid, ok := a.check([]byte(p1)); !ok || kid != "one" {
+			t.Fatalf("p1: %q %v", kid, ok)
+		}
+		if kid, ok := a.check([]byte(p2)); !ok || kid != "two" {
+			t.Fatalf("p2: %q %v", kid, ok)
+		}
+	}
+	if n := len(*a.verified.Load()); n != 2 {
+		t.Fatalf("%d remembered tags for 2 distinct keys", n)
+	}
+	flip := []byte(p1)
+	flip[10] ^= 1
+	for _, bad := range [][]byte{flip, []byte(p1)[:len(p1)-1], []byte(p1 + "x"), []byte(apikey.Generate())} {
+		if _, ok := a.check(bad); ok {
+			t.Fatalf("accepted %q", bad)
+		}
+	}
+	if n := len(*a.verified.Load()); n != 2 {
+		t.Fatalf("rejections remembered: %d", n)
+	}
+	// another process (another secret) tags the same key differently
+	if b := newAuthenticator(a.keys); b.tag([]byte(p1)) == a.tag([]byte(p1)) {
+		t.Fatal("tag does not depend on the process secret")
+	}
+}
+
+func TestAuthenticatorRememberedCheckNoAlloc(t *testing.T) {
+	p := []byte(apikey.Generate())
+	a := newAuthenticator([]apikey.Key{{Kid: "k", Digest: apikey.Digest(p)}})
+	a.check(p)
+	if n := testing.AllocsPerRun(100, func() { a.check(p) }); n != 0 {
+		t.Fatalf("allocs per remembered check = %v", n)
+	}
+}
+
+// BenchmarkAuthRemembered is the per-request auth cost once a key has
+// been verified (compare BenchmarkAPIDigest, the full scrypt check).
+func BenchmarkAuthRemembered(b *testing.B) {
+	p := []byte(apikey.Generate())
+	a := newAuthenticator([]apikey.Key{{Kid: "k", Digest: apikey.Digest(p)}})
+	a.check(p)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.check(p)
+	}
+}

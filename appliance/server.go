@@ -30,7 +30,7 @@ type app struct {
 
 	authEnabled bool
 	anonMode    string // "insecure_no_auth" or "loopback_no_keys"
-	auth        authenticator
+	auth        *authenticator
 	anon        anonLRU
 
 	hosts     []string // lower-case patterns
@@ -130,7 +130,7 @@ func (a *app) configure() (string, error) {
 		}
 	}
 	a.devDocs = IsDevEnv(cfg.Env)
-	a.auth.keys = cfg.APIKeys
+	a.auth = newAuthenticator(cfg.APIKeys)
 	a.authEnabled = len(cfg.APIKeys) > 0 && !cfg.InsecureNoAuth
 	keyStatus := func() string {
 		switch {

@@ -56,6 +56,10 @@ func TestHotSwapLifecycle(t *testing.T) {
 	if h.version("movies") != v1 {
 		t.Fatal("initial version")
 	}
+	// an answer now is in the old model's result cache; the new model must not serve it
+	if got := strings.Join(itemIDs(t, decode(t, h.post("/v1/recipes/movies:recommend", `{"user_id":"u3","limit":2}`))["items"]), ","); got != "i1,i2" {
+		t.Fatalf("old model answers %s", got)
+	}
 	// retrain: new bytes → swap
 	m := defaultModel()
 	m.pop = []float64{1, 2, 3, 4, 5, 6}

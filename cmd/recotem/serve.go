@@ -92,6 +92,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		MaxDownloadBytes:   env.MaxDownloadBytes,
 		HTTPTimeout:        env.HTTPTimeout,
 		HTTPAllowPrivate:   env.HTTPAllowPrivate,
+		ResultCacheBytes:   env.ResultCacheBytes,
 	}
 	if fs.Changed("host") {
 		cfg.Host = *host

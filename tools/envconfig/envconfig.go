@@ -41,6 +41,7 @@ const (
 	LockDir             = "RECOTEM_LOCK_DIR"
 	StartupParallelism  = "RECOTEM_STARTUP_PARALLELISM"
 	APIPlaintext        = "RECOTEM_API_PLAINTEXT"
+	ResultCacheBytes    = "RECOTEM_RESULT_CACHE_BYTES"
 	// RecipePrefix starts the recipe expansion variables (§3.4).
 	RecipePrefix = "RECOTEM_RECIPE_"
 )
@@ -138,6 +139,11 @@ type Config struct {
 	// StartupParallelism is the configured value in [1, 32], or 0 when unset
 	// (then Parallelism picks min(#recipes, 8)).
 	StartupParallelism int
+
+	// ResultCacheBytes bounds each loaded model's result cache
+	// (RECOTEM_RESULT_CACHE_BYTES, an extension of this implementation):
+	// default 32 MiB, [0, 16 GiB], 0 turns caching off.
+	ResultCacheBytes int64
 
 	apiPlaintext string
 	lookup       Lookup
@@ -428,6 +434,7 @@ func Load(lookup Lookup, opts Options) (*Config, error) {
 		c.Env = strings.ToLower(v)
 	}
 	c.Drain = time.Duration(l.int64(DrainSeconds, 30, 1, 300, false)) * time.Second
+	c.ResultCacheBytes = l.int64(ResultCacheBytes, 32*MiB, 0, 16*GiB, true)
 	for _, f := range l.list(MetadataFieldDeny, nil) {
 		c.MetadataFieldDeny = append(c.MetadataFieldDeny, strings.ToLower(f))
 	}

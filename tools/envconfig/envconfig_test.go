@@ -54,7 +54,7 @@ func TestDefaults(t *testing.T) {
 		MaxArtifactBytes: 2 * GiB, MaxPayloadBytes: 512 * MiB, MaxDownloadBytes: 256 * MiB,
 		HTTPTimeout: 30 * time.Second, MaxSQLRows: 50_000_000,
 		AllowedHosts: []string{"127.0.0.1", "localhost"}, Drain: 30 * time.Second,
-		LockDir: "/var/tmp/recotem-locks",
+		LockDir: "/var/tmp/recotem-locks", ResultCacheBytes: 32 * MiB,
 	}
 	got := *c
 	got.lookup = nil
@@ -113,6 +113,12 @@ func TestIntegers(t *testing.T) {
 	dr := func(c *Config) int64 { return int64(c.Drain / time.Second) }
 	f(DrainSeconds, "301", dr, 300, "env_var_clamped")
 	f(DrainSeconds, "x", dr, 30, "env_var_unparseable")
+	rc := func(c *Config) int64 { return c.ResultCacheBytes }
+	f(ResultCacheBytes, "0", rc, 0, "")
+	f(ResultCacheBytes, "1MiB", rc, MiB, "")
+	f(ResultCacheBytes, "-1", rc, 0, "env_var_clamped")
+	f(ResultCacheBytes, "17GiB", rc, 16*GiB, "env_var_clamped")
+	f(ResultCacheBytes, "lots", rc, 32*MiB, "env_var_unparseable")
 	sp := func(c *Config) int64 { return int64(c.StartupParallelism) }
 	f(StartupParallelism, "0", sp, 1, "env_var_clamped")
 	f(StartupParallelism, "33", sp, 32, "env_var_clamped")
