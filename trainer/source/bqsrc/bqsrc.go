@@ -1,26 +1,24 @@
 package bqsrc
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
 	"net/http"
-	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"cloud.google.com/go/auth/credentials"
+	"cloud.google.com/go/bigquery"
+	bqstorage "cloud.google.com/go/bigquery/storage/apiv1"
 	"github.com/VictoriaMetrics/metrics"
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/google"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/recotem/recotem/tools/envconfig"
 	"github.com/recotem/recotem/trainer/failure"
@@ -57,60 +55,23 @@ func FallbackTotal(reason string) uint64 {
 
 // Sentinels.
 var (
-	// ErrStorageUnavailable is what an absent Storage reader reports.
-	ErrStorageUnavailable = errors.New("bigquery storage read client is not available in this build")
+	// ErrStorageUnavailable marks a Storage Read API client that could not
+	// be created (reason missing_extra).
+	ErrStorageUnavailable = errors.New("bigquery storage read client is not available")
 	// ErrParam marks a query parameter of an unsupported type (exit 3).
 	ErrParam = errors.New("bigquery query parameter")
 	// ErrNoProject marks a missing project (exit 3).
 	ErrNoProject = errors.New("bigquery project not configured")
 )
 
-// APIError is an error answer of the BigQuery REST API.
-type APIError struct {
-	HTTPStatus int
-	Status     string // e.g. PERMISSION_DENIED
-	Reason     string // first errors[].reason, e.g. accessDenied
-	Message    string
-}
-
-func (e *APIError) Error() string {
-	s := fmt.Sprintf("bigquery: HTTP %d", e.HTTPStatus)
-	if e.Status != "" {
-		s += " " + e.Status
-	}
-	if e.Reason != "" {
-		s += " (" + e.Reason + ")"
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-// TableRef names a table.
-type TableRef struct {
-	ProjectID string `json:"projectId"`
-	DatasetID string `json:"datasetId"`
-	TableID   string `json:"tableId"`
-}
-
-// StorageReader reads a finished query's destination table through the
-// BigQuery Storage Read API, calling emit once per row with the values of
-// columns in order (the source.Value contract applies). A permission
-// failure must be recognisable by IsPermission.
-type StorageReader interface {
-	Read(ctx context.Context, table TableRef, columns []string, emit func([]source.Value) error) error
-}
-
-// Storage is the Storage Read API reader; nil (this build) means
-// unavailable, reason missing_extra.
-var Storage StorageReader
-
 // IsPermission reports whether a storage error is a permission failure
 // (§5.4: HTTP 403, PermissionDenied/Forbidden, "permission denied").
 func IsPermission(err error) bool {
-	var ae *APIError
-	if errors.As(err, &ae) && (ae.HTTPStatus == http.StatusForbidden || ae.Status == "PERMISSION_DENIED") {
+	if status.Code(err) == codes.PermissionDenied {
+		return true
+	}
+	var ge *googleapi.Error
+	if errors.As(err, &ge) && ge.Code == http.StatusForbidden {
 		return true
 	}
 	s := strings.ToLower(err.Error())
@@ -118,19 +79,23 @@ func IsPermission(err error) bool {
 		strings.Contains(s, "forbidden") || strings.Contains(s, "permission denied")
 }
 
-// Endpoint is the REST base URL.
-const Endpoint = "https://bigquery.googleapis.com/bigquery/v2"
+// endpoints is how a Source reaches BigQuery: client options for the REST
+// API and for the Storage Read API (gRPC), and the credentials' project.
+type endpoints struct {
+	rest, storage []option.ClientOption
+	project       string
+}
 
-const scope = "https://www.googleapis.com/auth/bigquery"
-
-// connect returns the HTTP client, the REST base and the credentials'
-// default project. Tests replace it with a fake server's.
-var connect = func(ctx context.Context) (*http.Client, string, string, error) {
-	creds, err := google.FindDefaultCredentials(ctx, scope)
+// dial finds Application Default Credentials and uses Google's public
+// endpoints. Tests replace it with their fake servers'.
+var dial = func(ctx context.Context) (endpoints, error) {
+	creds, err := credentials.DetectDefault(&credentials.DetectOptions{Scopes: bqstorage.DefaultAuthScopes()})
 	if err != nil {
-		return nil, "", "", err
+		return endpoints{}, err
 	}
-	return oauth2.NewClient(ctx, creds.TokenSource), Endpoint, creds.ProjectID, nil
+	project, _ := creds.ProjectID(ctx) // none is fine: the recipe or env may name one
+	o := []option.ClientOption{option.WithAuthCredentials(creds), option.WithUserAgent("recotem")}
+	return endpoints{rest: o, storage: o, project: project}, nil
 }
 
 // Source is one recipe's BigQuery source.
@@ -167,17 +132,13 @@ func (s *Source) lookup(name string) string {
 	return strings.TrimSpace(v)
 }
 
-// api is one connected REST client.
-type api struct {
-	hc      *http.Client
-	base    string
-	project string
-}
-
-func (s *Source) connect(ctx context.Context) (*api, error) {
-	hc, base, credProject, err := connect(ctx)
+// connect builds the REST client for the job project: the recipe's
+// project, else GOOGLE_CLOUD_PROJECT, else GCLOUD_PROJECT, else the
+// credentials'.
+func (s *Source) connect(ctx context.Context) (*bigquery.Client, endpoints, error) {
+	ep, err := dial(ctx)
 	if err != nil {
-		return nil, dsErr(err, "bigquery credentials")
+		return nil, ep, dsErr(err, "bigquery credentials")
 	}
 	project := ""
 	switch {
@@ -188,204 +149,52 @@ func (s *Source) connect(ctx context.Context) (*api, error) {
 	case s.lookup("GCLOUD_PROJECT") != "":
 		project = s.lookup("GCLOUD_PROJECT")
 	default:
-		project = credProject
+		project = ep.project
 	}
 	if project == "" {
-		return nil, dsErr(ErrNoProject, "bigquery project: set source.project or GOOGLE_CLOUD_PROJECT (the credentials name none)")
+		return nil, ep, dsErr(ErrNoProject, "bigquery project: set source.project or GOOGLE_CLOUD_PROJECT (the credentials name none)")
 	}
-	return &api{hc: hc, base: strings.TrimRight(base, "/"), project: project}, nil
+	c, err := bigquery.NewClient(ctx, project, ep.rest...)
+	if err != nil {
+		return nil, ep, dsErr(err, "bigquery client")
+	}
+	return c, ep, nil
 }
 
-// queryParameters maps query_parameters to BigQuery's named parameters.
-func queryParameters(params map[string]any) ([]any, error) {
+// queryParameters maps query_parameters to BigQuery's named parameters
+// (BOOL, INT64, FLOAT64, STRING), sorted by name.
+func queryParameters(params map[string]any) ([]bigquery.QueryParameter, error) {
 	names := make([]string, 0, len(params))
 	for k := range params {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	out := make([]any, 0, len(names))
+	out := make([]bigquery.QueryParameter, 0, len(names))
 	for _, k := range names {
-		var typ, val string
+		var v any
 		switch x := params[k].(type) {
-		case bool:
-			typ, val = "BOOL", strconv.FormatBool(x)
+		case bool, string, int64, float64:
+			v = x
 		case int:
-			typ, val = "INT64", strconv.Itoa(x)
-		case int64:
-			typ, val = "INT64", strconv.FormatInt(x, 10)
+			v = int64(x)
 		case int32:
-			typ, val = "INT64", strconv.FormatInt(int64(x), 10)
-		case float64:
-			typ, val = "FLOAT64", strconv.FormatFloat(x, 'g', -1, 64)
+			v = int64(x)
 		case float32:
-			typ, val = "FLOAT64", strconv.FormatFloat(float64(x), 'g', -1, 32)
-		case string:
-			typ, val = "STRING", x
+			v = float64(x)
 		default:
 			return nil, dsErr(ErrParam, "bigquery query parameter %s must be a bool, integer, float or string (BOOL, INT64, FLOAT64, STRING), not %T", k, params[k])
 		}
-		out = append(out, map[string]any{
-			"name":           k,
-			"parameterType":  map[string]string{"type": typ},
-			"parameterValue": map[string]string{"value": val},
-		})
+		out = append(out, bigquery.QueryParameter{Name: k, Value: v})
 	}
 	return out, nil
 }
 
-type jobRef struct {
-	ProjectID string `json:"projectId"`
-	JobID     string `json:"jobId"`
-	Location  string `json:"location,omitempty"`
-}
-
-type job struct {
-	JobReference  jobRef `json:"jobReference"`
-	Configuration struct {
-		Query struct {
-			DestinationTable *TableRef `json:"destinationTable"`
-		} `json:"query"`
-	} `json:"configuration"`
-	Status struct {
-		State       string `json:"state"`
-		ErrorResult *struct {
-			Reason  string `json:"reason"`
-			Message string `json:"message"`
-		} `json:"errorResult"`
-	} `json:"status"`
-}
-
-// insert starts the query job (or a dry run).
-func (a *api) insert(ctx context.Context, query string, params []any, dryRun bool) (*job, error) {
-	id := make([]byte, 12)
-	rand.Read(id)
-	q := map[string]any{"query": query, "useLegacySql": false}
-	if len(params) > 0 {
-		q["parameterMode"] = "NAMED"
-		q["queryParameters"] = params
-	}
-	body := map[string]any{
-		"jobReference":  map[string]string{"projectId": a.project, "jobId": "recotem_" + hex.EncodeToString(id)},
-		"configuration": map[string]any{"query": q, "dryRun": dryRun},
-	}
-	var j job
-	if err := a.do(ctx, http.MethodPost, "/projects/"+url.PathEscape(a.project)+"/jobs", nil, body, &j); err != nil {
-		return nil, err
-	}
-	if j.Status.ErrorResult != nil {
-		return nil, &APIError{HTTPStatus: http.StatusOK, Reason: j.Status.ErrorResult.Reason, Message: j.Status.ErrorResult.Message}
-	}
-	if j.JobReference.JobID == "" {
-		j.JobReference = jobRef{ProjectID: a.project, JobID: "recotem_" + hex.EncodeToString(id)}
-	}
-	return &j, nil
-}
-
-func (a *api) get(ctx context.Context, ref jobRef) (*job, error) {
-	v := url.Values{}
-	if ref.Location != "" {
-		v.Set("location", ref.Location)
-	}
-	var j job
-	err := a.do(ctx, http.MethodGet, "/projects/"+url.PathEscape(ref.ProjectID)+"/jobs/"+url.PathEscape(ref.JobID), v, nil, &j)
-	return &j, err
-}
-
-type field struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-	Mode string `json:"mode"`
-}
-
-type page struct {
-	JobComplete bool `json:"jobComplete"`
-	Schema      *struct {
-		Fields []field `json:"fields"`
-	} `json:"schema"`
-	Rows []struct {
-		F []struct {
-			V json.RawMessage `json:"v"`
-		} `json:"f"`
-	} `json:"rows"`
-	PageToken string `json:"pageToken"`
-	TotalRows string `json:"totalRows"`
-}
-
-// results fetches one getQueryResults page.
-func (a *api) results(ctx context.Context, ref jobRef, token string, maxResults int) (*page, error) {
-	v := url.Values{}
-	if ref.Location != "" {
-		v.Set("location", ref.Location)
-	}
-	if token != "" {
-		v.Set("pageToken", token)
-	}
-	if maxResults >= 0 {
-		v.Set("maxResults", strconv.Itoa(maxResults))
-	}
-	v.Set("timeoutMs", "10000")
-	v.Set("formatOptions.useInt64Timestamp", "true")
-	var p page
-	err := a.do(ctx, http.MethodGet, "/projects/"+url.PathEscape(ref.ProjectID)+"/queries/"+url.PathEscape(ref.JobID), v, nil, &p)
-	return &p, err
-}
-
-// do sends one JSON request; an error answer becomes an *APIError.
-func (a *api) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
-	u := a.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("User-Agent", "recotem/2")
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return ue.Err
-		}
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct {
-				Code    int    `json:"code"`
-				Message string `json:"message"`
-				Status  string `json:"status"`
-				Errors  []struct {
-					Reason string `json:"reason"`
-				} `json:"errors"`
-			} `json:"error"`
-		}
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		ae := &APIError{HTTPStatus: resp.StatusCode}
-		if json.Unmarshal(raw, &e) == nil {
-			ae.Status, ae.Message = e.Error.Status, e.Error.Message
-			if len(e.Error.Errors) > 0 {
-				ae.Reason = e.Error.Errors[0].Reason
-			}
-		}
-		return ae
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("bigquery: decode response: %w", err)
-	}
-	return nil
+// query is the recipe's standard-SQL query as a job named recotem-….
+func (s *Source) query(c *bigquery.Client, params []bigquery.QueryParameter) *bigquery.Query {
+	q := c.Query(s.rec.Query)
+	q.Parameters = params
+	q.JobIDConfig = bigquery.JobIDConfig{JobID: "recotem", AddJobIDSuffix: true}
+	return q
 }
 
 // Probe is validate's check: a dry-run job.
@@ -394,11 +203,18 @@ func (s *Source) Probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.connect(ctx)
+	c, _, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := a.insert(ctx, s.rec.Query, params, true); err != nil {
+	defer c.Close()
+	q := s.query(c, params)
+	q.DryRun = true
+	job, err := q.Run(ctx)
+	if err == nil {
+		err = job.LastStatus().Err()
+	}
+	if err != nil {
 		return dsErr(err, "bigquery dry run")
 	}
 	return nil
@@ -413,48 +229,43 @@ func (s *Source) Fetch(ctx context.Context, sink source.Sink) error {
 		return err
 	}
 	requireStorage := envconfig.Truthy(s.lookup(envconfig.BQRequireStorageAPI))
-	a, err := s.connect(ctx)
+	c, ep, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
-	log.Info("bigquery_source_fetch_start", "project", a.project)
-	j, err := a.insert(ctx, s.rec.Query, params, false)
+	defer c.Close()
+	log.Info("bigquery_source_fetch_start", "project", c.Project())
+	job, err := s.query(c, params).Run(ctx)
 	if err != nil {
-		return dsErr(err, "bigquery query")
+		return dsErr(ctxErr(ctx, err), "bigquery query")
 	}
-	ref := j.JobReference
-	// Wait for the job without fetching rows.
-	first, err := a.results(ctx, ref, "", 0)
-	for err == nil && !first.JobComplete {
-		if err = ctx.Err(); err == nil {
-			first, err = a.results(ctx, ref, "", 0)
-		}
-	}
+	// Read waits for the job and returns the schema; REST rows are
+	// fetched only when the iterator is advanced.
+	it, err := job.Read(ctx)
 	if err != nil {
-		return dsErr(err, "bigquery query")
+		cancelJob(ctx, job)
+		return dsErr(ctxErr(ctx, err), "bigquery query")
+	}
+	cols, err := s.resultColumns(it.Schema)
+	if err != nil {
+		return err
+	}
+	if it.TotalRows == 0 {
+		return dsErr(nil, "bigquery query returned no rows")
 	}
 
 	// Storage Read API first.
-	var serr error
-	rows := 0
-	if Storage == nil {
-		serr = ErrStorageUnavailable
-	} else {
-		var info *job
-		if info, serr = a.get(ctx, ref); serr == nil {
-			if t := info.Configuration.Query.DestinationTable; t == nil {
-				serr = errors.New("bigquery job has no destination table")
-			} else {
-				serr = Storage.Read(ctx, *t, s.columns, func(v []source.Value) error {
-					rows++
-					return sink.Row(v)
-				})
-			}
-		}
-		if serr == nil {
-			log.Info("bigquery_source_fetch_done", "n_rows", rows, "via", "storage", "seconds", time.Since(start).Seconds())
-			return nil
-		}
+	rows, sinkErr, serr := s.readStorage(ctx, c, ep, job, cols, sink)
+	switch {
+	case sinkErr != nil:
+		return sinkErr
+	case serr == nil && rows == 0:
+		return dsErr(nil, "bigquery query returned no rows")
+	case serr == nil:
+		log.Info("bigquery_source_fetch_done", "n_rows", rows, "via", "storage", "seconds", time.Since(start).Seconds())
+		return nil
+	case ctx.Err() != nil:
+		return dsErr(ctx.Err(), "bigquery storage read")
 	}
 	reason := ReasonNoFallback
 	switch {
@@ -464,10 +275,7 @@ func (s *Source) Fetch(ctx context.Context, sink source.Sink) error {
 		reason = ReasonAPIError
 	}
 	fallbackCounters[reason].Inc()
-	var fe *failure.Error
 	switch {
-	case errors.As(serr, &fe) && rows > 0:
-		return serr // the sink's own error
 	case rows > 0:
 		return dsErr(serr, "bigquery storage read failed after %d rows", rows)
 	case requireStorage:
@@ -477,140 +285,103 @@ func (s *Source) Fetch(ctx context.Context, sink source.Sink) error {
 	}
 	log.Warn("bigquery_storage_fallback", "reason", reason, "error", serr.Error())
 
-	n, err := s.readREST(ctx, a, ref, sink)
+	n, err := s.readREST(ctx, it, cols, sink)
 	if err != nil {
 		return err
+	}
+	if n == 0 {
+		return dsErr(nil, "bigquery query returned no rows")
 	}
 	log.Info("bigquery_source_fetch_done", "n_rows", n, "via", "rest", "seconds", time.Since(start).Seconds())
 	return nil
 }
 
-// readREST pages through getQueryResults.
-func (s *Source) readREST(ctx context.Context, a *api, ref jobRef, sink source.Sink) (int, error) {
-	var (
-		idx   []int
-		conv  []func(json.RawMessage, *source.Value) error
-		vals  []source.Value
-		n     int
-		token string
-	)
-	for {
-		p, err := a.results(ctx, ref, token, -1)
-		if err != nil {
-			return n, dsErr(err, "bigquery read results")
-		}
-		if !p.JobComplete {
-			continue
-		}
-		if idx == nil {
-			if p.Schema == nil {
-				return n, dsErr(nil, "bigquery result has no schema")
-			}
-			names := make([]string, len(p.Schema.Fields))
-			for i, f := range p.Schema.Fields {
-				names[i] = f.Name
-			}
-			if idx, err = source.ColumnIndex(s.columns, names); err != nil {
-				return n, err
-			}
-			conv = make([]func(json.RawMessage, *source.Value) error, len(idx))
-			for i, j := range idx {
-				conv[i] = converter(p.Schema.Fields[j])
-			}
-			vals = make([]source.Value, len(idx))
-		}
-		for _, r := range p.Rows {
-			for i, j := range idx {
-				if j >= len(r.F) {
-					vals[i] = source.Value{Kind: source.Null}
-					continue
-				}
-				if err := conv[i](r.F[j].V, &vals[i]); err != nil {
-					return n, dsErr(nil, "bigquery row %d column %q: %v", n+1, s.columns[i], err)
-				}
-			}
-			if err := sink.Row(vals); err != nil {
-				return n, err
-			}
-			n++
-		}
-		if p.PageToken == "" {
-			break
-		}
-		token = p.PageToken
+// ctxErr is the context's error once it is done (the client may report a
+// cancellation in its own words), else err.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	if n == 0 {
-		return 0, dsErr(nil, "bigquery query returned no rows")
-	}
-	return n, nil
+	return err
 }
 
-// converter decodes one REST cell ("v") of a field's type.
-func converter(f field) func(json.RawMessage, *source.Value) error {
-	typ := strings.ToUpper(f.Type)
-	return func(raw json.RawMessage, v *source.Value) error {
-		if len(raw) == 0 || string(raw) == "null" {
-			*v = source.Value{Kind: source.Null}
-			return nil
+// cancelJob asks BigQuery to stop a job whose wait was interrupted, so a
+// cancelled train stops the query's billing too.
+func cancelJob(ctx context.Context, job *bigquery.Job) {
+	if ctx.Err() == nil {
+		return
+	}
+	cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer stop()
+	job.Cancel(cctx) // best effort: the job's own error is what is reported
+}
+
+// column is one requested result column.
+type column struct {
+	name  string
+	index int // position in the result schema
+	typ   bigquery.FieldType
+}
+
+// resultColumns finds the requested columns in the result schema; each
+// must be a scalar of a type resultValue reads.
+func (s *Source) resultColumns(schema bigquery.Schema) ([]column, error) {
+	names := make([]string, len(schema))
+	for i, f := range schema {
+		names[i] = f.Name
+	}
+	idx, err := source.ColumnIndex(s.columns, names)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]column, len(idx))
+	for i, j := range idx {
+		f := schema[j]
+		if f.Repeated || !scalarTypes[f.Type] {
+			kind := string(f.Type)
+			if f.Repeated {
+				kind = "REPEATED " + kind
+			}
+			return nil, dsErr(nil, "bigquery column %q is %s; recotem reads STRING, BYTES, INT64, FLOAT64, BOOL, NUMERIC, BIGNUMERIC, TIMESTAMP, DATE, DATETIME, TIME, GEOGRAPHY or JSON columns", f.Name, kind)
 		}
-		var s string
-		if raw[0] != '"' {
-			// RECORD/REPEATED cells: keep their JSON text.
-			*v = source.Value{Kind: source.String, Str: raw}
-			return nil
+		cols[i] = column{name: f.Name, index: j, typ: f.Type}
+	}
+	return cols, nil
+}
+
+var scalarTypes = map[bigquery.FieldType]bool{
+	bigquery.StringFieldType: true, bigquery.BytesFieldType: true, bigquery.IntegerFieldType: true,
+	bigquery.FloatFieldType: true, bigquery.BooleanFieldType: true, bigquery.NumericFieldType: true,
+	bigquery.BigNumericFieldType: true, bigquery.TimestampFieldType: true, bigquery.DateFieldType: true,
+	bigquery.DateTimeFieldType: true, bigquery.TimeFieldType: true, bigquery.GeographyFieldType: true,
+	bigquery.JSONFieldType: true,
+}
+
+// readREST pages through the job's results (jobs.getQueryResults).
+func (s *Source) readREST(ctx context.Context, it *bigquery.RowIterator, cols []column, sink source.Sink) (int, error) {
+	vals := make([]source.Value, len(cols))
+	var row []bigquery.Value
+	n := 0
+	for {
+		err := ctx.Err() // a page's rows are buffered
+		if err == nil {
+			err = it.Next(&row)
 		}
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
+		if err == iterator.Done {
+			return n, nil
 		}
-		switch typ {
-		case "INTEGER", "INT64":
-			i, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return err
-			}
-			*v = source.Value{Kind: source.Int, Int: i}
-		case "FLOAT", "FLOAT64":
-			x, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return err
-			}
-			*v = source.Value{Kind: source.Float, Float: x}
-		case "BOOLEAN", "BOOL":
-			b, err := strconv.ParseBool(s)
-			if err != nil {
-				return err
-			}
-			*v = source.Value{Kind: source.Bool}
-			if b {
-				v.Int = 1
-			}
-		case "TIMESTAMP":
-			// useInt64Timestamp: microseconds since the epoch.
-			us, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				f, ferr := strconv.ParseFloat(s, 64) // seconds, older form
-				if ferr != nil {
-					return err
-				}
-				us = int64(math.Round(f * 1e6))
-			}
-			*v = source.Value{Kind: source.Time, Int: us * 1000}
-		case "DATE":
-			t, err := time.Parse("2006-01-02", s)
-			if err != nil {
-				return err
-			}
-			*v = source.Value{Kind: source.Time, Int: t.UnixNano()}
-		case "DATETIME":
-			t, err := time.Parse("2006-01-02T15:04:05.999999999", s)
-			if err != nil {
-				return err
-			}
-			*v = source.Value{Kind: source.Time, Int: t.UnixNano()}
-		default:
-			*v = source.Value{Kind: source.String, Str: []byte(s)}
+		if err != nil {
+			return n, dsErr(ctxErr(ctx, err), "bigquery read results")
 		}
-		return nil
+		for i, c := range cols {
+			if err := restValue(row[c.index], c.typ, &vals[i]); err != nil {
+				return n, dsErr(nil, "bigquery row %d column %q: %v", n+1, c.name, err)
+			}
+		}
+		if err := sink.Row(vals); err != nil {
+			return n, err
+		}
+		n++
 	}
 }
 
