@@ -1,7 +1,6 @@
 package scoring
 
 import (
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -26,6 +25,7 @@ type batchScratch struct {
 	masks [batchUsers]bitset
 	heaps [batchUsers]topK[float32]
 	h64   topK[float64]
+	bs    []bound
 }
 
 func (m *Model) getBatch() *batchScratch {
@@ -204,19 +204,7 @@ func (m *Model) batchChunk(dst [][]Result, users []int, c, limit int) {
 		if b.heaps[j].k == 0 {
 			continue
 		}
-		z := m.uf[u*m.ufStride : u*m.ufStride+k]
-		b.h64.reset(limit)
-		for _, e := range b.heaps[j].h {
-			i := int(e.i)
-			x := dot64(m.vf[i*stride:i*stride+k], z)
-			if m.bias != nil {
-				x += float64(m.bias[i])
-			}
-			if !math.IsInf(x, 0) && !math.IsNaN(x) {
-				b.h64.push(x, e.i)
-			}
-		}
-		dst[lo+j] = appendResults(dst[lo+j], &b.h64)
+		dst[lo+j], b.bs = m.rescore(dst[lo+j], &b.h64, b.heaps[j].h, m.uf[u*m.ufStride:u*m.ufStride+k], limit, b.bs)
 		b.masks[j].clearValid(m.seenIdx[m.seenPtr[u]:m.seenPtr[u+1]], n)
 	}
 }

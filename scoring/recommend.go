@@ -113,19 +113,8 @@ func (m *Model) rankFactor(dst []Result, s *scratch, z []float32, limit int) []R
 			selectInto(&s.h32, blk, int32(r0), s.mask)
 		}
 	}
-	s.h64.reset(limit)
-	zk := z[:m.k]
-	for _, e := range s.h32.h {
-		i := int(e.i)
-		x := dot64(m.vf[i*stride:i*stride+m.k], zk)
-		if m.bias != nil {
-			x += float64(m.bias[i])
-		}
-		if !math.IsInf(x, 0) && !math.IsNaN(x) {
-			s.h64.push(x, e.i)
-		}
-	}
-	return appendResults(dst, &s.h64)
+	dst, s.bs = m.rescore(dst, &s.h64, s.h32.h, z, limit, s.bs)
+	return dst
 }
 
 // rankProfile ranks the item-item and popularity kinds for a profile row

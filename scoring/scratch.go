@@ -14,6 +14,7 @@ type scratch struct {
 	acc64 []float64 // sparse item-item scores
 	h32   topK[float32]
 	h64   topK[float64]
+	bs    []bound // factor re-scoring bounds
 	prof  []int32 // known seeds
 	// fold-in vectors (k) and confidences
 	fx, fr, fp, fq []float64
