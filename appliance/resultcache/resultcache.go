@@ -4,11 +4,13 @@
 // A model's answer for a user depends only on the model, the user and the
 // limit (seen items are part of the model), so a cache that lives and dies
 // with one loaded model never serves a stale answer: a hot swap brings a new,
-// empty cache. The table is direct-mapped — a key hashes to one slot, a new
-// entry overwrites whatever was there — and sized once, so memory is bounded
-// by construction and neither Get nor Put allocates. Each slot has its own
-// mutex, held only to copy at most Width results; a Put that finds its slot
-// busy is dropped rather than waited for.
+// empty cache. The table has one bucket per user (user index modulo the
+// bucket count when the budget holds fewer), each with two ways so a user
+// can keep two limits; a new entry replaces the way not written last. It is
+// sized once, so memory is bounded by construction and neither Get nor Put
+// allocates. Each bucket has its own mutex, held only to copy at most Width
+// results; a Put that finds its bucket busy is dropped rather than waited
+// for.
 package resultcache
 
 import (
@@ -22,36 +24,39 @@ import (
 // sizes; each slot reserves Width results.
 const Width = 64
 
-// slotBytes is the memory one slot costs: its results and its header.
-const slotBytes = Width*8 + 32
+// ways is the number of entries per bucket.
+const ways = 2
+
+// bucketBytes is the memory one bucket costs: its results and its header.
+const bucketBytes = ways*Width*8 + 32
+
+// minBuckets is the smallest table New makes.
+const minBuckets = 16
 
 // Cache is a fixed-size result table. The zero of *Cache (nil) is a valid,
 // always-missing cache.
 type Cache struct {
-	slots []slot
-	res   []scoring.Result // len(slots)*Width
-	mask  uint64
+	buckets []bucket
+	res     []scoring.Result // len(buckets)*ways*Width
 }
 
-type slot struct {
-	mu  sync.Mutex
-	key uint64 // 0 = empty; see keyOf
-	n   int32  // results stored (≤ limit)
+type bucket struct {
+	mu   sync.Mutex
+	key  [ways]uint64 // 0 = empty; see keyOf
+	n    [ways]int32  // results stored (≤ limit)
+	last uint8        // way written last
 }
 
 // New returns a cache for a model with users users, using at most budget
-// bytes: the slot count is a power of two, at most twice the users (rounded
-// up to a power of two) so that a small model gets a small table. It returns
-// nil (caching off) when budget cannot hold 64 slots or users is 0.
+// bytes: one bucket per user, or as many as budget holds. It returns nil
+// (caching off) when users is 0 or budget cannot hold minBuckets buckets.
 func New(users int, budget int64) *Cache {
-	if users <= 0 || budget < 64*slotBytes {
+	if users <= 0 || budget < minBuckets*bucketBytes {
 		return nil
 	}
-	n := uint64(64)
-	for n*2*slotBytes <= uint64(budget) && n < 2*uint64(users) {
-		n *= 2
-	}
-	return &Cache{slots: make([]slot, n), res: make([]scoring.Result, n*Width), mask: n - 1}
+	n := min(int64(users), budget/bucketBytes)
+	n = max(n, minBuckets)
+	return &Cache{buckets: make([]bucket, n), res: make([]scoring.Result, n*ways*Width)}
 }
 
 // Bytes is the memory the table reserves (0 for a nil cache).
@@ -59,30 +64,19 @@ func (c *Cache) Bytes() int64 {
 	if c == nil {
 		return 0
 	}
-	return int64(len(c.slots)) * slotBytes
+	return int64(len(c.buckets)) * bucketBytes
 }
 
-// Slots is the number of slots (0 for a nil cache).
-func (c *Cache) Slots() int {
+// Buckets is the number of buckets (0 for a nil cache).
+func (c *Cache) Buckets() int {
 	if c == nil {
 		return 0
 	}
-	return len(c.slots)
+	return len(c.buckets)
 }
 
 // keyOf packs (u, limit) into a non-zero key; limit fits 16 bits.
 func keyOf(u, limit int) uint64 { return uint64(u+1)<<16 | uint64(limit) }
-
-// index mixes the key (splitmix64 finaliser) so neighbouring users and
-// limits spread over the table.
-func (c *Cache) index(key uint64) uint64 {
-	key ^= key >> 30
-	key *= 0xbf58476d1ce4e5b9
-	key ^= key >> 27
-	key *= 0x94d049bb133111eb
-	key ^= key >> 31
-	return key & c.mask
-}
 
 // Cacheable reports whether results for limit are kept.
 func Cacheable(limit int) bool { return limit > 0 && limit <= Width }
@@ -94,34 +88,44 @@ func (c *Cache) Get(dst []scoring.Result, u, limit int) ([]scoring.Result, bool)
 		return dst, false
 	}
 	k := keyOf(u, limit)
-	i := c.index(k)
-	s := &c.slots[i]
-	s.mu.Lock()
-	if s.key != k {
-		s.mu.Unlock()
-		return dst, false
+	bi := u % len(c.buckets)
+	b := &c.buckets[bi]
+	b.mu.Lock()
+	for w := range ways {
+		if b.key[w] == k {
+			base := (bi*ways + w) * Width
+			dst = append(dst[:0], c.res[base:base+int(b.n[w])]...)
+			b.mu.Unlock()
+			return dst, true
+		}
 	}
-	base := i * Width
-	dst = append(dst[:0], c.res[base:base+uint64(s.n)]...)
-	s.mu.Unlock()
-	return dst, true
+	b.mu.Unlock()
+	return dst, false
 }
 
 // Put stores r as the answer for (u, limit); it is dropped when limit is
-// not cacheable, r is longer than limit, or the slot is busy.
+// not cacheable, r is longer than limit, or the bucket is busy.
 func (c *Cache) Put(u, limit int, r []scoring.Result) {
 	if c == nil || !Cacheable(limit) || u < 0 || len(r) > limit {
 		return
 	}
 	k := keyOf(u, limit)
-	i := c.index(k)
-	s := &c.slots[i]
-	if !s.mu.TryLock() {
+	bi := u % len(c.buckets)
+	b := &c.buckets[bi]
+	if !b.mu.TryLock() {
 		return
 	}
-	base := i * Width
+	w := (int(b.last) + 1) % ways // replace the way not written last…
+	for i := range ways {
+		if b.key[i] == k || b.key[i] == 0 { // …unless the key is here or a way is free
+			w = i
+			break
+		}
+	}
+	base := (bi*ways + w) * Width
 	copy(c.res[base:base+Width], r)
-	s.n = int32(len(r))
-	s.key = k
-	s.mu.Unlock()
+	b.n[w] = int32(len(r))
+	b.key[w] = k
+	b.last = uint8(w)
+	b.mu.Unlock()
 }

@@ -16,23 +16,49 @@ func results(u, n int) []scoring.Result {
 }
 
 func TestSizing(t *testing.T) {
-	if New(0, 1<<30) != nil || New(10, 64*slotBytes-1) != nil {
+	if New(0, 1<<30) != nil || New(10, minBuckets*bucketBytes-1) != nil {
 		t.Fatal("cache made without users or budget")
 	}
 	for _, tc := range []struct {
-		users  int
-		budget int64
-		slots  int
+		users   int
+		budget  int64
+		buckets int
 	}{
-		{1, 1 << 30, 64},
-		{671, 1 << 30, 2048},         // ≥ 2×users, power of two
-		{671, 1 << 20, 1024},         // 1 MiB holds 1024 slots of 544 B
-		{1_000_000, 32 << 20, 32768}, // budget-bound
+		{1, 1 << 30, minBuckets},
+		{671, 1 << 30, 671},                    // one bucket per user
+		{671, 100 * bucketBytes, 100},          // budget-bound
+		{1_000_000, 32 << 20, 32 << 20 / 1056}, // budget-bound
 	} {
 		c := New(tc.users, tc.budget)
-		if c.Slots() != tc.slots || c.Bytes() > max(tc.budget, 64*slotBytes) {
-			t.Fatalf("users %d budget %d: %d slots, %d bytes", tc.users, tc.budget, c.Slots(), c.Bytes())
+		if c.Buckets() != tc.buckets || c.Bytes() > max(tc.budget, minBuckets*bucketBytes) {
+			t.Fatalf("users %d budget %d: %d buckets, %d bytes", tc.users, tc.budget, c.Buckets(), c.Bytes())
 		}
+	}
+}
+
+// TestEveryUserFits: with a bucket per user, every user's answers for two
+// limits stay cached together — nothing evicts anything.
+func TestEveryUserFits(t *testing.T) {
+	const users = 671
+	c := New(users, 32<<20)
+	for u := range users {
+		c.Put(u, 10, results(u, 10))
+		c.Put(u, 20, results(u, 20))
+	}
+	for u := range users {
+		for _, lim := range []int{10, 20} {
+			if got, ok := c.Get(nil, u, lim); !ok || len(got) != lim || got[0].Item != int32(u*1000) {
+				t.Fatalf("user %d limit %d: %v", u, lim, ok)
+			}
+		}
+	}
+	// a third limit replaces the way not written last (limit 10), not 20
+	c.Put(5, 30, results(5, 30))
+	_, ok10 := c.Get(nil, 5, 10)
+	_, ok20 := c.Get(nil, 5, 20)
+	_, ok30 := c.Get(nil, 5, 30)
+	if ok10 || !ok20 || !ok30 {
+		t.Fatalf("eviction: 10 %v 20 %v 30 %v", ok10, ok20, ok30)
 	}
 }
 
@@ -83,7 +109,7 @@ func TestGetPut(t *testing.T) {
 // with a miss or with exactly what was put for that key, never with
 // another key's results, however entries evict each other.
 func TestOverwriteNeverMixes(t *testing.T) {
-	c := New(1, 64*slotBytes) // smallest table: 64 slots, so 5000 keys collide a lot
+	c := New(5000, minBuckets*bucketBytes) // smallest table: 5000 users share 16 buckets
 	for u := range 5000 {
 		lim := 1 + u%Width
 		c.Put(u, lim, results(u, lim))
@@ -101,14 +127,14 @@ func TestOverwriteNeverMixes(t *testing.T) {
 			}
 		}
 	}
-	if hits == 0 || hits > c.Slots() {
-		t.Fatalf("%d hits in %d slots", hits, c.Slots())
+	if hits == 0 || hits > c.Buckets()*ways {
+		t.Fatalf("%d hits in %d entries", hits, c.Buckets()*ways)
 	}
 }
 
 // TestConcurrent is for -race: readers and writers on colliding keys.
 func TestConcurrent(t *testing.T) {
-	c := New(1, 64*slotBytes)
+	c := New(300, minBuckets*bucketBytes)
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Add(1)
