@@ -25,11 +25,11 @@ type batchScratch struct {
 	masks [batchUsers]bitset
 	heaps [batchUsers]topK[float32]
 	h64   topK[float64]
-	bs    []bound
+	rs    rescoreScratch
 }
 
 func (m *Model) getBatch() *batchScratch {
-	if b, ok := m.bpool.Get().(*batchScratch); ok {
+	if b := m.bpool.get(); b != nil {
 		return b
 	}
 	b := &batchScratch{
@@ -167,7 +167,7 @@ func (m *Model) batchChunk(dst [][]Result, users []int, c, limit int) {
 		return
 	}
 	b := m.getBatch()
-	defer m.bpool.Put(b)
+	defer m.bpool.put(b)
 	p := hi - lo
 	n, stride, k := m.nItems, m.vfStride, m.k
 	for j := 0; j < p; j++ {
@@ -204,7 +204,7 @@ func (m *Model) batchChunk(dst [][]Result, users []int, c, limit int) {
 		if b.heaps[j].k == 0 {
 			continue
 		}
-		dst[lo+j], b.bs = m.rescore(dst[lo+j], &b.h64, b.heaps[j].h, m.uf[u*m.ufStride:u*m.ufStride+k], limit, b.bs)
+		dst[lo+j] = m.rescore(dst[lo+j], &b.h64, b.heaps[j].best(), m.uf[u*m.ufStride:u*m.ufStride+k], limit, &b.rs)
 		b.masks[j].clearValid(m.seenIdx[m.seenPtr[u]:m.seenPtr[u+1]], n)
 	}
 }

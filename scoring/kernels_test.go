@@ -3,6 +3,7 @@ package scoring
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/viterin/vek/vek32"
@@ -95,9 +96,27 @@ func TestAxpyParity(t *testing.T) {
 	})
 }
 
+// TestDotsI8Parity: every int8 kernel this machine can run (AVX-512 VNNI,
+// AVX2, plain Go) gives the reference's exact sums.
 func TestDotsI8Parity(t *testing.T) {
+	vnni, avx2 := hasVNNI, hasAVX2
+	defer func() { hasVNNI, hasAVX2 = vnni, avx2 }()
+	for _, k := range []struct {
+		name       string
+		vnni, avx2 bool
+	}{{"vnni", true, true}, {"avx2", false, true}, {"go", false, false}} {
+		if (k.vnni && !vnni) || (k.avx2 && !avx2) {
+			t.Logf("%s: not available on this CPU", k.name)
+			continue
+		}
+		hasVNNI, hasAVX2 = k.vnni, k.avx2
+		t.Run(k.name, testDotsI8Parity)
+	}
+}
+
+func testDotsI8Parity(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	for _, stride := range []int{64, 128, 320} {
+	for _, stride := range []int{64, 128, 192, 320, 448} {
 		for _, rows := range []int{0, 1, 5, 64} {
 			q := make([]int8, rows*stride+1)[1:]
 			for i := range q {
@@ -183,6 +202,41 @@ func TestSelectMatchesReference(t *testing.T) {
 		for p := range want {
 			if got[p] != want[p] {
 				t.Fatalf("trial %d: position %d = %v, want %v", trial, p, got[p], want[p])
+			}
+		}
+	}
+}
+
+// TestTopKAnyOrder: offers in any order, with many equal scores, keep
+// exactly the k best by (score desc, index asc) — every k, including
+// k above the number offered, across several buffer cuts.
+func TestTopKAnyOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var h topK[float32]
+	for trial := range 300 {
+		n := 1 + rng.IntN(300)
+		es := make([]entry[float32], n)
+		for i, j := range rng.Perm(n) {
+			es[i] = entry[float32]{float32(rng.IntN(1 + trial%20)), int32(j)}
+		}
+		want := slices.Clone(es)
+		slices.SortFunc(want, func(a, b entry[float32]) int {
+			if worse(b, a) {
+				return -1
+			}
+			return 1
+		})
+		for _, k := range []int{1, 2, 3, n / 3, n - 1, n, n + 5} {
+			if k <= 0 {
+				continue
+			}
+			h.reset(k)
+			for _, e := range es {
+				h.push(e.s, e.i)
+			}
+			got := h.sorted()
+			if !slices.Equal(got, want[:min(k, n)]) {
+				t.Fatalf("trial %d n %d k %d:\n got %v\nwant %v", trial, n, k, got, want[:min(k, n)])
 			}
 		}
 	}

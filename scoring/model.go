@@ -84,7 +84,7 @@ type Model struct {
 	pop []float64
 
 	pool  sync.Pool // *scratch
-	bpool sync.Pool // *batchScratch
+	bpool freeList[batchScratch]
 }
 
 // Kind is one of the Kind* constants.

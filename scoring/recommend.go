@@ -113,7 +113,7 @@ func (m *Model) rankFactor(dst []Result, s *scratch, z []float32, limit int) []R
 			selectInto(&s.h32, blk, int32(r0), s.mask)
 		}
 	}
-	dst, s.bs = m.rescore(dst, &s.h64, s.h32.h, z, limit, s.bs)
+	dst = m.rescore(dst, &s.h64, s.h32.best(), z, limit, &s.rs)
 	return dst
 }
 
@@ -155,7 +155,7 @@ func (m *Model) rankProfile(dst []Result, s *scratch, idx []int32, val []float32
 		s.h32.reset(candidates(limit, n))
 		selectInto(&s.h32, acc, 0, s.mask)
 		s.h64.reset(limit)
-		for _, e := range s.h32.h {
+		for _, e := range s.h32.best() {
 			c := int(e.i)
 			var x float64
 			for p, j := range idx {

@@ -2,10 +2,15 @@ package scoring
 
 import (
 	"math"
-	"slices"
 
 	"github.com/viterin/vek/vek32"
 )
+
+// rescoreScratch is rescore's reusable memory.
+type rescoreScratch struct {
+	bs  []bound
+	los []entry[float64] // lower bounds, for the cut
+}
 
 // bound is a first-pass candidate with an interval [lo, hi] known to hold
 // its exact score.
@@ -31,11 +36,11 @@ type bound struct {
 // limit candidates score ≥ L exactly, so a candidate whose upper bound is
 // below L ranks after all of them and cannot be returned. Non-finite
 // bounds are treated as [−∞, +∞] (always rescored).
-func (m *Model) rescore(dst []Result, h64 *topK[float64], cands []entry[float32], z []float32, limit int, bs []bound) ([]Result, []bound) {
+func (m *Model) rescore(dst []Result, h64 *topK[float64], cands []entry[float32], z []float32, limit int, rs *rescoreScratch) []Result {
+	bs, los := rs.bs[:0], rs.los
 	k, stride := m.k, m.vfStride
 	zk := z[:k]
 	h64.reset(limit)
-	bs = bs[:0]
 	g := float64(k+4) * 0x1p-24
 	c := 2 * g / (1 - g)
 	nz := float64(vek32.Dot(zk, zk))
@@ -56,16 +61,12 @@ func (m *Model) rescore(dst []Result, h64 *topK[float64], cands []entry[float32]
 	}
 	cut := math.Inf(-1)
 	if len(bs) > limit && limit > 0 {
-		slices.SortFunc(bs, func(a, b bound) int {
-			switch {
-			case a.lo > b.lo:
-				return -1
-			case a.lo < b.lo:
-				return 1
-			}
-			return 0
-		})
-		cut = bs[limit-1].lo
+		los = los[:0]
+		for _, b := range bs {
+			los = append(los, entry[float64]{b.lo, b.i})
+		}
+		selectBest(los, limit)
+		cut = los[limit-1].s
 	}
 	for _, b := range bs {
 		if b.hi < cut {
@@ -80,5 +81,6 @@ func (m *Model) rescore(dst []Result, h64 *topK[float64], cands []entry[float32]
 			h64.push(x, b.i)
 		}
 	}
-	return appendResults(dst, h64), bs
+	rs.bs, rs.los = bs, los
+	return appendResults(dst, h64)
 }

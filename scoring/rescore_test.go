@@ -97,9 +97,9 @@ func TestRescoreMatchesScoringEveryCandidate(t *testing.T) {
 				cands = append(cands, entry[float32]{i: int32(i)})
 			}
 			var h topK[float64]
-			var bs []bound
+			var rs rescoreScratch
 			for _, limit := range []int{1, 2, 5, 10, 64, nI - trial, nI + 3} {
-				got, _ := m.rescore(nil, &h, cands, z, limit, bs)
+				got := m.rescore(nil, &h, cands, z, limit, &rs)
 				want := m.rescoreAll(cands, z, limit)
 				if !slices.Equal(got, want) {
 					t.Fatalf("%s trial %d limit %d:\n got %v\nwant %v", name, trial, limit, got, want)

@@ -1,5 +1,7 @@
 package scoring
 
+import "sync"
+
 // scratch is the per-call working memory of one request, pooled per Model.
 // Every field is sized for the model at first use and reused afterwards;
 // mask bits are cleared by the call that set them.
@@ -14,8 +16,8 @@ type scratch struct {
 	acc64 []float64 // sparse item-item scores
 	h32   topK[float32]
 	h64   topK[float64]
-	bs    []bound // factor re-scoring bounds
-	prof  []int32 // known seeds
+	rs    rescoreScratch // factor re-scoring bounds
+	prof  []int32        // known seeds
 	// fold-in vectors (k) and confidences
 	fx, fr, fp, fq []float64
 	conf           []float64
@@ -49,3 +51,34 @@ func (m *Model) getScratch() *scratch {
 }
 
 func (m *Model) putScratch(s *scratch) { m.pool.Put(s) }
+
+// freeList keeps scratch values for reuse. Unlike sync.Pool it never drops
+// them (a GC does not empty it) and any goroutine can take any value, so
+// once it holds as many as ever run at once, getting one allocates nothing;
+// it grows to that peak and stays there for the Model's lifetime. Parallel
+// batch chunks use it: their scratch is large and their concurrency, set
+// by the helpers' scheduling, varies from call to call.
+type freeList[T any] struct {
+	mu    sync.Mutex
+	items []*T
+}
+
+// get returns a kept value, or nil when none is free.
+func (f *freeList[T]) get() *T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.items)
+	if n == 0 {
+		return nil
+	}
+	x := f.items[n-1]
+	f.items = f.items[:n-1]
+	return x
+}
+
+// put keeps x for a later get.
+func (f *freeList[T]) put(x *T) {
+	f.mu.Lock()
+	f.items = append(f.items, x)
+	f.mu.Unlock()
+}

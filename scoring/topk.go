@@ -17,80 +17,105 @@ func worse[T float32 | float64](a, b entry[T]) bool {
 	return a.s < b.s || (a.s == b.s && a.i > b.i)
 }
 
-// topK is a bounded min-heap keeping the k best entries; the root is the
-// worst of them. The zero value is unusable; call reset.
+// topK keeps the k best entries offered to it. Entries that can still
+// make the cut are appended to a buffer of up to 2k; a full buffer is cut
+// back to its k best by quickselect (linear time), which also sets the
+// k-th best entry every later offer must beat. That costs an append per
+// kept offer and O(k) per k kept offers, where a heap pays log k per offer.
+// The zero value is unusable; call reset.
 type topK[T float32 | float64] struct {
-	h   []entry[T]
+	h   []entry[T] // kept entries, unordered
 	k   int
-	thr T // score a new entry must beat (−Inf until the heap is full)
+	cut bool     // kth is set: at least k entries are known
+	kth entry[T] // the k-th best entry at the last cut
+	thr T        // kth.s, or −Inf before the first cut
 }
 
-// reset empties the heap for a new selection of k, reusing its storage.
+// reset empties the selection for a new k, reusing its storage.
 func (t *topK[T]) reset(k int) {
-	if cap(t.h) < k {
-		t.h = make([]entry[T], 0, k)
+	if cap(t.h) < 2*k {
+		t.h = make([]entry[T], 0, 2*k)
 	}
 	t.h = t.h[:0]
 	t.k = k
+	t.cut = false
 	t.thr = T(math.Inf(-1))
 }
 
-// push offers item i with score s. Items must be offered in ascending index
-// order for the threshold fast path in callers to be exact: an equal score
-// offered later has a higher index and so never displaces the root.
-// Non-finite scores must be filtered by the caller.
+// push offers item i with score s, in any order. Non-finite scores must be
+// filtered by the caller. Callers that offer items in ascending index order
+// may skip any score not above thr: an equal score offered later has a
+// higher index and so ranks after the k-th entry.
 func (t *topK[T]) push(s T, i int32) {
 	e := entry[T]{s, i}
-	if len(t.h) < t.k {
-		t.h = append(t.h, e)
-		t.up(len(t.h) - 1)
-		if len(t.h) == t.k {
-			t.thr = t.h[0].s
-		}
+	if t.k == 0 || (t.cut && !worse(t.kth, e)) {
 		return
 	}
-	if t.k == 0 || !worse(t.h[0], e) {
-		return
-	}
-	t.h[0] = e
-	t.down(0)
-	t.thr = t.h[0].s
-}
-
-func (t *topK[T]) up(j int) {
-	h := t.h
-	for j > 0 {
-		p := (j - 1) / 2
-		if !worse(h[j], h[p]) {
-			break
-		}
-		h[j], h[p] = h[p], h[j]
-		j = p
+	t.h = append(t.h, e)
+	if len(t.h) == 2*t.k {
+		t.shrink()
 	}
 }
 
-func (t *topK[T]) down(j int) {
-	h := t.h
-	n := len(h)
-	for {
-		l := 2*j + 1
-		if l >= n {
+// shrink cuts the buffer to its k best entries.
+func (t *topK[T]) shrink() {
+	selectBest(t.h, t.k)
+	t.h = t.h[:t.k]
+	t.kth = t.h[t.k-1]
+	t.cut = true
+	t.thr = t.kth.s
+}
+
+// best returns the kept entries (at most k, unordered).
+func (t *topK[T]) best() []entry[T] {
+	if len(t.h) > t.k {
+		t.shrink()
+	}
+	return t.h
+}
+
+// selectBest reorders h so that h[:k] are its k best entries and h[k-1] the
+// worst of them (Hoare's quickselect with a median-of-three pivot); worse
+// is a strict total order because item indices are distinct. 0 < k ≤ len(h).
+func selectBest[T float32 | float64](h []entry[T], k int) {
+	lo, hi, n := 0, len(h)-1, k-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		a, b, c := h[lo], h[mid], h[hi]
+		p := b // median of a, b, c
+		if worse(a, b) != worse(a, c) {
+			p = a
+		} else if worse(c, a) != worse(c, b) {
+			p = c
+		}
+		i, j := lo, hi
+		for i <= j {
+			for worse(p, h[i]) {
+				i++
+			}
+			for worse(h[j], p) {
+				j--
+			}
+			if i <= j {
+				h[i], h[j] = h[j], h[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case n <= j:
+			hi = j
+		case n >= i:
+			lo = i
+		default:
 			return
 		}
-		m := l
-		if r := l + 1; r < n && worse(h[r], h[l]) {
-			m = r
-		}
-		if !worse(h[m], h[j]) {
-			return
-		}
-		h[j], h[m] = h[m], h[j]
-		j = m
 	}
 }
 
 // sorted orders the kept entries best first and returns them.
 func (t *topK[T]) sorted() []entry[T] {
+	t.best()
 	slices.SortFunc(t.h, func(a, b entry[T]) int {
 		switch {
 		case worse(b, a):
