@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,26 +37,7 @@ func fakeAWS(t *testing.T, endpoint, ak, sk string) {
 // load fails within the stat timeout, every poll logs artifact_stat_timeout
 // with error "stat timeout after 1s", and serving goes on.
 func TestRemoteStatTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	fakeAWS(t, "http://"+ln.Addr().String(), "AKIDEXAMPLE", "silent")
-	h := newHarness(t)
-	y := "name: slow\noutput:\n  path: s3://bkt/slow.recotem\n"
-	if err := os.WriteFile(filepath.Join(h.dir, "slow.yaml"), []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	h := silentS3Harness(t, "slow")
 	start := time.Now()
 	h.start()
 	if d := time.Since(start); d > 10*time.Second {
@@ -67,7 +53,32 @@ func TestRemoteStatTimeout(t *testing.T) {
 	}
 }
 
-// s3Harness skips unless the S3 server of .ci/services/s3.sh runs.
+// s3Writer returns a store on the test's S3 server and a function that
+// writes m as recipe "m"'s artifact at out with append_sha.
+func s3Writer(t *testing.T, h *harness, out string) (*blob.Store, func(testModel) format.WriteResult) {
+	st := blob.NewStore()
+	t.Cleanup(func() { st.Close() })
+	return st, func(m testModel) format.WriteResult {
+		t.Helper()
+		fields, b := m.build(t)
+		fields["recipe_name"] = "m"
+		res, err := st.WriteArtifact(context.Background(), out, "append_sha", func(w io.Writer) error { return format.Encode(w, h.key, fields, b) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+}
+
+// changedModel is defaultModel with other bytes.
+func changedModel() testModel {
+	m := defaultModel()
+	m.pop = append([]float64(nil), m.pop...)
+	m.pop[0] += 1
+	return m
+}
+
+// s3Prefix skips unless the S3 server of .ci/services/s3.sh runs.
 func s3Prefix(t *testing.T) string {
 	ep := os.Getenv("RECOTEM_TEST_S3_ENDPOINT")
 	if ep == "" {
@@ -84,20 +95,10 @@ func s3Prefix(t *testing.T) string {
 func TestRemoteS3ServeSwap(t *testing.T) {
 	base := s3Prefix(t)
 	ctx := context.Background()
-	st := blob.NewStore()
-	defer st.Close()
 	h := newHarness(t)
 	out := base + "/m.recotem"
-	write := func(m testModel) string {
-		t.Helper()
-		fields, b := m.build(t)
-		fields["recipe_name"] = "m"
-		res, err := st.WriteArtifact(ctx, out, "append_sha", func(w io.Writer) error { return format.Encode(w, h.key, fields, b) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "sha256:" + res.SHA256
-	}
+	st, put := s3Writer(t, h, out)
+	write := func(m testModel) string { return "sha256:" + put(m).SHA256 }
 	if err := st.Put(ctx, base+"/meta.csv", strings.NewReader("item_id,title\ni1,One\ni2,Two\ni3,Three\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +132,7 @@ func TestRemoteS3ServeSwap(t *testing.T) {
 		t.Fatal("identical bytes swapped")
 	}
 
-	m2 := defaultModel()
-	m2.pop = append([]float64(nil), m2.pop...)
-	m2.pop[0] += 1
-	v2 := write(m2)
+	v2 := write(changedModel())
 	h.eventually("hot swap", func() bool { return version() == v2 })
 
 	if err := st.Put(ctx, out, strings.NewReader("m.00000000.recotem\n")); err != nil {
@@ -148,4 +146,158 @@ func TestRemoteS3ServeSwap(t *testing.T) {
 	if !strings.Contains(r.body, "artifact not found") {
 		t.Fatalf("/health/details %s", r.body)
 	}
+}
+
+// s3Counter is a reverse proxy in front of the S3 server that counts the
+// requests per method and object path (the signed Host header passes
+// through unchanged, so signatures still verify).
+type s3Counter struct {
+	mu sync.Mutex
+	n  map[string]int // "GET /bucket/key" → requests
+}
+
+func newS3Counter(t *testing.T) *s3Counter {
+	ep, err := url.Parse(os.Getenv("RECOTEM_TEST_S3_ENDPOINT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &s3Counter{n: map[string]int{}}
+	rp := httputil.NewSingleHostReverseProxy(ep)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.n[r.Method+" "+r.URL.Path]++
+		c.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	fakeAWS(t, srv.URL, os.Getenv("RECOTEM_TEST_S3_ACCESS_KEY"), os.Getenv("RECOTEM_TEST_S3_SECRET_KEY"))
+	return c
+}
+
+// count returns the requests of method for the object at uri.
+func (c *s3Counter) count(method, uri string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[method+" /"+strings.TrimPrefix(uri, "s3://")]
+}
+
+// artifactGETs sums the GETs of every object under prefix named
+// *.recotem other than the pointer.
+func (c *s3Counter) artifactGETs(prefix, pointer string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := "GET /" + strings.TrimPrefix(prefix, "s3://")
+	ptr := "GET /" + strings.TrimPrefix(pointer, "s3://")
+	n := 0
+	for k, v := range c.n {
+		if strings.HasPrefix(k, p) && strings.HasSuffix(k, ".recotem") && k != ptr {
+			n += v
+		}
+	}
+	return n
+}
+
+// The artifact object is downloaded once per real change, through a
+// counting proxy in front of the real S3 server: once at start; never
+// while nothing changes; never when the pointer is rewritten (new ETag)
+// but still names the loaded object; once for a new artifact (the
+// watcher's sha pass and the load share the download); once for a corrupt
+// one (its kid for the failure log comes from that download too).
+func TestRemoteS3DownloadsOncePerChange(t *testing.T) {
+	base := s3Prefix(t)
+	cnt := newS3Counter(t)
+	ctx := context.Background()
+	h := newHarness(t)
+	out := base + "/m.recotem"
+	st, write := s3Writer(t, h, out)
+	// ticks waits until the watcher has statted the pointer n more times.
+	ticks := func(n int) {
+		t.Helper()
+		want := cnt.count("HEAD", out) + n
+		h.eventually(fmt.Sprintf("%d watcher ticks", n), func() bool { return cnt.count("HEAD", out) >= want })
+	}
+	r1 := write(defaultModel())
+	y := fmt.Sprintf("name: m\noutput:\n  path: %s\n", out)
+	if err := os.WriteFile(filepath.Join(h.dir, "m.yaml"), []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	if got := h.version("m"); got != "sha256:"+r1.SHA256 {
+		t.Fatalf("loaded %q, want sha256:%s\n%s", got, r1.SHA256, h.logs.String())
+	}
+	if n := cnt.count("GET", r1.Artifact); n != 1 {
+		t.Fatalf("initial load: %d GETs of the artifact, want 1", n)
+	}
+	ticks(5)
+	if n := cnt.artifactGETs(base, out); n != 1 {
+		t.Fatalf("unchanged store: %d artifact GETs in all, want 1", n)
+	}
+
+	// The pointer changes (no trailing newline: a new ETag) but names the
+	// same object: no download, no swap.
+	name := r1.Artifact[strings.LastIndexByte(r1.Artifact, '/')+1:]
+	if err := st.Put(ctx, out, strings.NewReader(name)); err != nil {
+		t.Fatal(err)
+	}
+	ticks(5)
+	if n := cnt.artifactGETs(base, out); n != 1 {
+		t.Fatalf("rewritten pointer to the loaded object: %d artifact GETs in all, want 1", n)
+	}
+	if h.logs.countEvent("artifact_hot_swapped") != 0 {
+		t.Fatal("a rewritten pointer to the loaded object swapped")
+	}
+
+	r2 := write(changedModel())
+	h.eventually("hot swap", func() bool { return h.version("m") == "sha256:"+r2.SHA256 })
+	ticks(5)
+	if n := cnt.count("GET", r2.Artifact); n != 1 {
+		t.Fatalf("new artifact: %d GETs of it, want 1", n)
+	}
+	if n := cnt.artifactGETs(base, out); n != 2 {
+		t.Fatalf("after one change: %d artifact GETs in all, want 2", n)
+	}
+
+	// A corrupt artifact behind a new pointer: one GET, the old model serves on.
+	bad := base + "/m.badbadba.recotem"
+	if err := st.Put(ctx, bad, strings.NewReader("RECOTEM\x00 not an artifact")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, out, strings.NewReader("m.badbadba.recotem\n")); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("artifact_load_failed", func() bool { return h.logs.countEvent("artifact_load_failed") > 0 })
+	ticks(5)
+	if n := cnt.count("GET", bad); n != 1 {
+		t.Fatalf("corrupt artifact: %d GETs of it, want 1", n)
+	}
+	if h.version("m") != "sha256:"+r2.SHA256 {
+		t.Fatal("old model stopped serving after a corrupt artifact")
+	}
+}
+
+// silentS3Harness points the AWS SDK at a listener that accepts
+// connections and never answers and returns a harness with one recipe,
+// name, whose output is s3://bkt/<name>.recotem.
+func silentS3Harness(t *testing.T, name string) *harness {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	fakeAWS(t, "http://"+ln.Addr().String(), "AKIDEXAMPLE", "silent")
+	h := newHarness(t)
+	y := fmt.Sprintf("name: %s\noutput:\n  path: s3://bkt/%s.recotem\n", name, name)
+	if err := os.WriteFile(filepath.Join(h.dir, name+".yaml"), []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/blob"
 	"github.com/valyala/fasthttp"
 )
 
@@ -42,8 +41,7 @@ type app struct {
 	reqPool sync.Pool
 
 	// object-store artifacts and metadata (remote.go)
-	blobOnce  sync.Once
-	blobStore *blob.Store
+	remote remoteState
 
 	// watcher
 	watchStop chan struct{}
