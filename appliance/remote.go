@@ -32,10 +32,12 @@ const remoteDownloadTimeout = 10 * time.Minute
 const remoteHeadBytes = 64
 
 // remoteState is an app's object-store side: the blob store (opened on
-// first use) and, per output path, the last object downloaded for it.
+// first use, closed once after the drain) and, per output path, the last
+// object downloaded for it.
 type remoteState struct {
 	mu     sync.Mutex
 	store  *blob.Store
+	closes int                    // times the store was closed (tests)
 	copies map[string]*remoteCopy // by output path
 }
 
@@ -80,6 +82,31 @@ func (a *app) blobs() *blob.Store {
 		s.store = blob.NewStore()
 	}
 	return s.store
+}
+
+// closeBlobs closes the blob store (its cached bucket handles) and removes
+// kept downloads; run calls it once after the drain.
+func (a *app) closeBlobs() {
+	s := &a.remote
+	s.mu.Lock()
+	st := s.store
+	s.store = nil
+	for p, c := range s.copies {
+		if c.file != "" {
+			os.Remove(c.file)
+		}
+		delete(s.copies, p)
+	}
+	if st != nil {
+		s.closes++
+	}
+	s.mu.Unlock()
+	if st == nil {
+		return
+	}
+	if err := st.Close(); err != nil {
+		a.log.Warn("blob_store_close_failed", "error", clipError(err.Error()))
+	}
 }
 
 // lastCopy returns the last download for path when it is of target with

@@ -301,3 +301,41 @@ func silentS3Harness(t *testing.T, name string) *harness {
 	}
 	return h
 }
+
+// A server stopped by its context closes the blob store it opened for an
+// S3 recipe, once, after the drain, and keeps no handle to it.
+func TestServeClosesBlobStoreOnShutdown(t *testing.T) {
+	h := silentS3Harness(t, "s")
+	a, err := newApp(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	a.cfg.Ready = func(net.Addr) { close(ready) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run returned before ready: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("server not ready")
+	}
+	a.remote.mu.Lock()
+	opened := a.remote.store != nil
+	a.remote.mu.Unlock()
+	if !opened {
+		t.Fatal("the S3 recipe opened no blob store")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if a.remote.store != nil || a.remote.closes != 1 {
+		t.Fatalf("after shutdown: store open %v, closed %d times; want closed once", a.remote.store != nil, a.remote.closes)
+	}
+	if !strings.Contains(h.logs.String(), `"serve_shutdown"`) {
+		t.Fatalf("no serve_shutdown\n%s", h.logs.String())
+	}
+}

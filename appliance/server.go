@@ -197,6 +197,7 @@ func (a *app) run(ctx context.Context) error {
 		return err
 	}
 	a.reg = newRegistry()
+	defer a.closeBlobs() // after the drain and the watcher's stop
 	a.met = newMetricSet(func() float64 { return float64(a.reg.activeCount()) })
 
 	// 5. lenient load + parallel initial loads
