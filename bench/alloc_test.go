@@ -35,3 +35,18 @@ func TestHotLoopAllocsOverConnection(t *testing.T) {
 		t.Fatalf("%v allocations per request (client and server together)", n)
 	}
 }
+
+// TestHotLoopAllocsOverTCP: the same over a loopback TCP connection, whose
+// reads go through recvmsg for the kernel's receive timestamps.
+func TestHotLoopAllocsOverTCP(t *testing.T) {
+	r, w, p := hotLoopRunner(t, Target{URL: startServer(t, okHandler)})
+	for i := 0; i < 1000; i++ {
+		r.do(w, 0, -1, p)
+	}
+	if w.st[0].status[200] != 1000 || w.st[0].recv.Count() == 0 {
+		t.Fatalf("warm-up: %d OK of 1000, %d kernel-stamped (transport %v)", w.st[0].status[200], w.st[0].recv.Count(), w.st[0].transport)
+	}
+	if n := testing.AllocsPerRun(2000, func() { r.do(w, 0, -1, p) }); n >= 0.01 {
+		t.Fatalf("%v allocations per request (client and server together)", n)
+	}
+}

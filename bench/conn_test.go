@@ -47,7 +47,7 @@ func TestHTTPConnParsesResponses(t *testing.T) {
 		for _, step := range []int{1, 3, 7, 1 << 20} {
 			sc := &scriptConn{answers: []string{answer, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"}, step: step}
 			h := newHTTPConn(func() (net.Conn, error) { return sc, nil }, time.Second)
-			code, err := h.roundTrip([]byte("POST /x HTTP/1.1\r\nContent-Length: "), []byte(`{}`), time.Now())
+			code, _, err := h.roundTrip([]byte("POST /x HTTP/1.1\r\nContent-Length: "), []byte(`{}`))
 			if wantErr != nil {
 				if !errors.Is(err, wantErr) {
 					t.Errorf("%s (reads of %d bytes): error %v, want %v", name, step, err, wantErr)
@@ -68,7 +68,7 @@ func TestHTTPConnParsesResponses(t *testing.T) {
 				t.Errorf("%s: wrote %q", name, sc.written[0])
 			}
 			if wantKeep { // the next response on the same connection parses from where this one ended
-				code, err = h.roundTrip([]byte("POST /x HTTP/1.1\r\nContent-Length: "), nil, time.Now())
+				code, _, err = h.roundTrip([]byte("POST /x HTTP/1.1\r\nContent-Length: "), nil)
 				if err != nil || code != 201 {
 					t.Errorf("%s (reads of %d bytes): second response %d, %v", name, step, code, err)
 				}
@@ -103,7 +103,7 @@ func TestHTTPConnRedials(t *testing.T) {
 		return &scriptConn{answers: []string{"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"}, step: 64}, nil
 	}, time.Second)
 	for i := 0; i < 3; i++ {
-		if code, err := h.roundTrip([]byte("POST / HTTP/1.1\r\nContent-Length: "), nil, time.Now()); err != nil || code != 200 {
+		if code, _, err := h.roundTrip([]byte("POST / HTTP/1.1\r\nContent-Length: "), nil); err != nil || code != 200 {
 			t.Fatalf("request %d: %d, %v", i, code, err)
 		}
 	}
@@ -112,7 +112,7 @@ func TestHTTPConnRedials(t *testing.T) {
 	}
 	refused := errors.New("refused")
 	h = newHTTPConn(func() (net.Conn, error) { return nil, refused }, time.Second)
-	if _, err := h.roundTrip(nil, nil, time.Now()); !errors.Is(err, refused) {
+	if _, _, err := h.roundTrip(nil, nil); !errors.Is(err, refused) {
 		t.Fatalf("dial error %v, want %v", err, refused)
 	}
 }

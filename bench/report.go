@@ -32,6 +32,13 @@ type TargetReport struct {
 	// few connections mean the backlog queued in the client.
 	SendLagP50ms float64 `json:"send_lag_p50_ms,omitempty"`
 	SendLagP99ms float64 `json:"send_lag_p99_ms,omitempty"`
+	// Latency ends when a response's last byte reached the socket (kernel
+	// receive timestamp) for KernelStamped of the responses, else when it
+	// was parsed; RecvDelay is the generator's own time between the two
+	// (wake-up, read, parse), not part of the latency above.
+	KernelStamped  uint64  `json:"kernel_stamped"`
+	RecvDelayP50ms float64 `json:"recv_delay_p50_ms,omitempty"`
+	RecvDelayP99ms float64 `json:"recv_delay_p99_ms,omitempty"`
 }
 
 // Report is the summary of a run; MarshalJSON-ready (the `--json` output).
@@ -70,6 +77,11 @@ func targetReport(t TargetResult) TargetReport {
 	if t.SendLag != nil && t.SendLag.Count() > 0 {
 		tr.SendLagP50ms = ms(t.SendLag.Quantile(0.5))
 		tr.SendLagP99ms = ms(t.SendLag.Quantile(0.99))
+	}
+	if t.RecvDelay != nil && t.RecvDelay.Count() > 0 {
+		tr.KernelStamped = t.RecvDelay.Count()
+		tr.RecvDelayP50ms = ms(t.RecvDelay.Quantile(0.5))
+		tr.RecvDelayP99ms = ms(t.RecvDelay.Quantile(0.99))
 	}
 	if s := t.Elapsed.Seconds(); s > 0 {
 		tr.Throughput = float64(t.Responses) / s
@@ -184,6 +196,11 @@ func (rep Report) WriteText(w io.Writer) error {
 		row("unsent", func(c *TargetReport) string { return strconv.FormatUint(c.Unsent, 10) }, "")
 		row("send lag p50 (ms)", func(c *TargetReport) string { return fl(c.SendLagP50ms) }, "")
 		row("send lag p99 (ms)", func(c *TargetReport) string { return fl(c.SendLagP99ms) }, "")
+	}
+	if rep.KernelStamped > 0 || (rep.Compare != nil && rep.Compare.KernelStamped > 0) {
+		row("kernel-stamped", func(c *TargetReport) string { return strconv.FormatUint(c.KernelStamped, 10) }, "")
+		row("recv delay p50 (ms)", func(c *TargetReport) string { return fl(c.RecvDelayP50ms) }, "")
+		row("recv delay p99 (ms)", func(c *TargetReport) string { return fl(c.RecvDelayP99ms) }, "")
 	}
 	if err := tw.Flush(); err != nil {
 		return err

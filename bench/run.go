@@ -74,11 +74,16 @@ type Result struct {
 
 // TargetResult is what one target answered.
 type TargetResult struct {
-	Name      string
-	Elapsed   time.Duration // time the target carried the load (its compare slices)
-	Latency   *Histogram    // ns; every request that got an HTTP response, plus open-loop Unsent ones
-	SendLag   *Histogram    // ns; open loop: how late each request was sent after its scheduled start
-	Responses uint64        // HTTP responses of any status
+	Name    string
+	Elapsed time.Duration // time the target carried the load (its compare slices)
+	Latency *Histogram    // ns; every request that got an HTTP response, plus open-loop Unsent ones
+	SendLag *Histogram    // ns; open loop: how late each request was sent after its scheduled start
+	// RecvDelay (ns), for each response whose end is the kernel's receive
+	// timestamp: the time from then until the generator had parsed it (its
+	// own wake-up, read and parse, not counted in Latency). Responses
+	// without a timestamp (TLS; not Linux) end when parsed and are not here.
+	RecvDelay *Histogram
+	Responses uint64 // HTTP responses of any status
 	Status    map[int]uint64
 	Transport map[string]uint64 // requests that got no response, by cause
 	Unsent    uint64            // open loop: due before the end but never sent
@@ -136,6 +141,7 @@ const maxStatus = 600
 type tstats struct {
 	hist      Histogram         // latency: from the scheduled start (open) or the send (closed)
 	lag       Histogram         // open loop: send time − scheduled start
+	recv      Histogram         // kernel receipt of a response's last byte → parsed
 	status    [maxStatus]uint64 // index 0: out-of-range codes
 	transport [numTransport]uint64
 	responses uint64
@@ -492,19 +498,29 @@ func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
 	t := r.targets[ti]
 	route, e := r.wl.pick(&w.r)
 	w.buf = r.wl.appendBody(w.buf[:0], &w.r, e)
-	// One clock reading before the write and one after the last byte of
-	// the response is parsed; nothing else is inside the interval.
-	now := time.Now()
-	code, err := w.conns[ti].roundTrip(t.heads[route], w.buf, now)
-	end := p.now()
-	sent := int64(now.Sub(p.start))
+	hc := w.conns[ti]
+	code, sentAt, err := hc.roundTrip(t.heads[route], w.buf)
+	parsed := time.Now()
+	end := int64(parsed.Sub(p.start))
+	sent := int64(sentAt.Sub(p.start))
+	st := &w.st[ti]
+	// The response ends when its last byte reached our socket (the
+	// kernel's receive timestamp), not when this goroutine was woken and
+	// parsed it: that wait is the generator's own, kept apart in recv.
+	// Both clock readings come from one time.Now, so the wall-clock
+	// difference is as exact as the monotonic one.
+	if rx := hc.arrived(); rx > 0 && err == nil {
+		if d := parsed.UnixNano() - rx; d >= 0 && d < end-sent {
+			end -= d
+			st.recv.Record(d)
+		}
+	}
 	start := sched
 	if start < 0 {
 		start = sent
 	} else {
 		w.st[ti].lag.Record(sent - sched)
 	}
-	st := &w.st[ti]
 	if err != nil {
 		st.transport[classify(err)]++
 		w.errs.Add(1)
@@ -564,7 +580,7 @@ func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
 		res.Mode = "open"
 	}
 	for ti, t := range r.targets {
-		tr := TargetResult{Name: t.ep.name, Latency: new(Histogram), SendLag: new(Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
+		tr := TargetResult{Name: t.ep.name, Latency: new(Histogram), SendLag: new(Histogram), RecvDelay: new(Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
 		tr.Elapsed = elapsed
 		if len(r.targets) > 1 {
 			tr.Elapsed = time.Duration(sliceTime(int64(elapsed), int64(r.cfg.CompareSlice), ti))
@@ -573,6 +589,7 @@ func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
 			st := &w.st[ti]
 			tr.Latency.Merge(&st.hist)
 			tr.SendLag.Merge(&st.lag)
+			tr.RecvDelay.Merge(&st.recv)
 			tr.Responses += st.responses
 			tr.Unsent += st.unsent
 			for code, n := range st.status {
