@@ -24,10 +24,22 @@
 //
 // # What is measured
 //
-// Latency runs from just before the request's write (closed loop) or from the
-// scheduled start (open loop) to just after the last byte of the response is
-// parsed, for every request that got an HTTP
-// response of any status. Requests without a response are counted by
+// Latency runs from the clock reading just before the request's write
+// syscall (closed loop; after the dial, if the connection had to be opened)
+// or from the scheduled start (open loop) to the moment the last byte of the
+// response reached the generator's socket, for every request that got an
+// HTTP response of any status. On Linux over TCP that moment is the kernel's
+// receive timestamp (SO_TIMESTAMPNS, read with recvmsg into preallocated
+// buffers): on loopback it is stamped while the server's own write is
+// delivering the segment, so the interval holds everything the network and
+// the server did and nothing the generator did afterwards: the wait for the
+// reading goroutine to be woken and scheduled, the read and the parse. That
+// wait, the recv delay, is reported apart (RecvDelay, recv_delay_p50_ms): on
+// a 2-core virtual machine it is 8–40µs per response, as large as a no-op
+// server's whole answer, and it grows with the machine's load, which is what
+// a server-latency figure must not do. Responses without a timestamp (TLS,
+// Unix sockets, other systems) end when parsed; kernel_stamped counts the
+// others. Requests without a response are counted by
 // transport cause (timeout, refused, reset, closed, ...); open-loop requests
 // still unsent when the drain period (Timeout after the end) runs out are
 // counted as unsent and recorded with their wait so far, a lower bound.
