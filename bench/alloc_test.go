@@ -2,7 +2,11 @@
 
 package bench
 
-import "testing"
+import (
+	"context"
+	"runtime"
+	"testing"
+)
 
 // TestHotLoopAllocs: once warm, one request of the generator (pick a route,
 // build the body, send, read the answer, record) allocates nothing.
@@ -48,5 +52,28 @@ func TestHotLoopAllocsOverTCP(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(2000, func() { r.do(w, 0, -1, p) }); n >= 0.01 {
 		t.Fatalf("%v allocations per request (client and server together)", n)
+	}
+}
+
+// TestOpenLoopAllocs: the open loop over loopback TCP (the pacer writing,
+// each connection's goroutine reading) allocates per run, not per request.
+func TestOpenLoopAllocs(t *testing.T) {
+	url := startServer(t, okHandler)
+	mallocs := func(requests int64) uint64 {
+		r, _, _ := hotLoopRunner(t, Target{URL: url})
+		r.cfg.Rate, r.cfg.Requests, r.cfg.Connections = 20000, requests, 1
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		res := r.run(context.Background())
+		runtime.ReadMemStats(&m1)
+		if got := res.Targets[0].Status[200]; got != uint64(requests) {
+			t.Fatalf("%d OK of %d (transport %v)", got, requests, res.Targets[0].Transport)
+		}
+		return m1.Mallocs - m0.Mallocs
+	}
+	mallocs(200) // warm up the server
+	small, large := mallocs(500), mallocs(4500)
+	if large > small && float64(large-small)/4000 >= 0.01 {
+		t.Fatalf("%d allocations for 500 requests, %d for 4500: %.3f per request", small, large, float64(large-small)/4000)
 	}
 }

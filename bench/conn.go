@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"time"
 )
@@ -39,6 +40,12 @@ type httpConn struct {
 	rbuf     []byte
 	r, n     int // unread bytes are rbuf[r:n]
 	rx       rxStamp
+
+	// onTimeout, if set, is asked when a read times out before any of its
+	// bytes arrived: true means it moved the read deadline and the read is
+	// tried again, false that the timeout stands. The open loop's reader
+	// uses it, because its connection waits for answers while idle.
+	onTimeout func() bool
 }
 
 func newHTTPConn(dial func() (net.Conn, error), timeout time.Duration) *httpConn {
@@ -70,10 +77,7 @@ func (h *httpConn) roundTrip(head, body []byte) (code int, sent time.Time, err e
 		h.c, h.deadline = c, time.Time{}
 		h.rx.attach(c)
 	}
-	w := append(h.wbuf[:0], head...)
-	w = strconv.AppendInt(w, int64(len(body)), 10)
-	w = append(w, "\r\n\r\n"...)
-	w = append(w, body...)
+	w := appendRequest(h.wbuf[:0], head, body)
 	h.wbuf = w
 	h.rx.last = 0
 	sent = time.Now()
@@ -95,6 +99,32 @@ func (h *httpConn) roundTrip(head, body []byte) (code int, sent time.Time, err e
 	return code, sent, err
 }
 
+// appendRequest appends one request to w: head, the decimal length of
+// body, a blank line and body.
+func appendRequest(w, head, body []byte) []byte {
+	w = append(w, head...)
+	w = strconv.AppendInt(w, int64(len(body)), 10)
+	w = append(w, "\r\n\r\n"...)
+	return append(w, body...)
+}
+
+// send writes req, a whole request, in one Write and reads nothing: the
+// open loop's pacer sends, and the goroutine already waiting in this
+// connection's read takes the answer. now is the clock reading taken just
+// before; the write deadline is refreshed from it only when less than 7/8
+// of the timeout remains, as in roundTrip. The caller owns the connection
+// (c != nil) for the duration of the call and closes it on an error.
+func (h *httpConn) send(req []byte, now time.Time) error {
+	if h.deadline.Sub(now) < h.timeout-h.timeout/8 {
+		h.deadline = now.Add(h.timeout)
+		if err := h.c.SetWriteDeadline(h.deadline); err != nil {
+			return err
+		}
+	}
+	_, err := h.c.Write(req)
+	return err
+}
+
 // arrived is the kernel's receive time (CLOCK_REALTIME ns) of the last
 // segment read since the last roundTrip's write, 0 if the connection gives
 // no receive timestamps.
@@ -113,10 +143,15 @@ func (h *httpConn) fill() error {
 	}
 	var m int
 	var err error
-	if h.rx.raw != nil {
-		m, err = h.rx.read(h.rbuf[h.n:])
-	} else {
-		m, err = h.c.Read(h.rbuf[h.n:])
+	for {
+		if h.rx.raw != nil {
+			m, err = h.rx.read(h.rbuf[h.n:])
+		} else {
+			m, err = h.c.Read(h.rbuf[h.n:])
+		}
+		if m > 0 || err == nil || h.onTimeout == nil || !errors.Is(err, os.ErrDeadlineExceeded) || !h.onTimeout() {
+			break
+		}
 	}
 	h.n += m
 	if m > 0 {

@@ -15,12 +15,17 @@
 // bodies are appended into that reused buffer from ids quoted once at setup,
 // so the steady state allocates nothing per request; BenchmarkRequestLoop* and
 // TestHotLoopAllocs prove it. Closed-loop workers share only a request budget
-// counter and a stop flag. In the open loop one pacer goroutine hands out
-// tickets at their scheduled starts over a buffered channel; it sleeps short
-// waits in the kernel (Go's idle timers fire with millisecond granularity),
-// and when every worker is busy the ticket waits, and that wait counts in the
-// request's latency and in the reported send lag. Statistics are merged
-// once, after the run.
+// counter and a stop flag. In the open loop one pacer goroutine, on its own
+// thread, keeps the schedule: at each request's scheduled start it takes an
+// idle connection from a free list and writes the request (built while it
+// waited) itself, and that connection's goroutine, already parked in its
+// read, wakes only for the answer; a connection that must be dialled (and
+// every connection of a compare run) gets its ticket over a channel
+// instead. The pacer sleeps waits from 10µs up in the kernel (Go's idle
+// timers fire with millisecond granularity) and spins shorter ones; when
+// every connection is busy the request waits, and that wait counts in its
+// latency and in the reported send lag. Statistics are merged once, after
+// the run.
 //
 // # What is measured
 //

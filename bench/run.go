@@ -158,8 +158,29 @@ type worker struct {
 
 	done atomic.Uint64 // requests finished (for progress)
 	errs atomic.Uint64 // of which errors (for progress)
-	_    [64]byte
+
+	// Open loop. With one target the pacer writes each request itself on
+	// an idle connection (state connIdle → connBusy), after storing its
+	// scheduled start and send time here, and this worker's goroutine,
+	// already waiting in the connection's read, takes the answer. A
+	// connection that must be dialled, or a compare run, goes the slow way:
+	// the ticket is handed over on job and the goroutine does it all.
+	state atomic.Int32
+	sched atomic.Int64 // ns since the phase start
+	sent  atomic.Int64 // ns since the phase start
+	job   chan int64   // a ticket for the slow way; -1: leave
+	req   []byte       // the pacer's own worker: the next request, built ahead
+	_     [64]byte
 }
+
+// Open-loop connection states (worker.state).
+const (
+	connOff    = iota // not waiting in a read: tickets go over job
+	connIdle          // waiting in a read, no request in flight: the pacer may write
+	connBusy          // the pacer wrote a request; the goroutine is reading its answer
+	connFailed        // the pacer's write failed and the pacer counted it
+	connQuit          // the phase is over: the goroutine leaves
+)
 
 // tgt is a parsed target with its dialer and prebuilt request heads.
 type tgt struct {
@@ -180,11 +201,19 @@ type phase struct {
 	stop     atomic.Bool // no more sends
 	cancel   atomic.Bool // ctx cancelled: leave at once, count nothing more
 
-	due       chan int64    // open loop: tickets handed out by pace
-	cancelled chan struct{} // closed when ctx is cancelled
+	fast     bool          // open loop with one target: the pacer writes requests itself
+	free     chan *worker  // open loop: workers ready for a ticket
+	stopped  chan struct{} // closed when stop is set
+	stopOnce sync.Once
 }
 
 func (p *phase) now() int64 { return int64(time.Since(p.start)) }
+
+// halt sets stop and wakes a pacer waiting for a free connection.
+func (p *phase) halt() {
+	p.stop.Store(true)
+	p.stopOnce.Do(func() { close(p.stopped) })
+}
 
 func (p *phase) targetAt(t int64) int {
 	if p.slice == 0 {
@@ -198,6 +227,8 @@ type runner struct {
 	wl      *compiled
 	targets []*tgt
 	workers []*worker
+	pacer   *worker   // the open loop's pacer: its requests' draws, and Unsent
+	all     []*worker // workers and pacer, for statistics
 	apiKey  []byte
 }
 
@@ -285,8 +316,11 @@ func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 			// The dialer is read at dial time, so tests may replace t.dial.
 			w.conns[ti] = newHTTPConn(func() (net.Conn, error) { return t.dial() }, cfg.Timeout)
 		}
+		w.job = make(chan int64, 1)
 		r.workers[i] = w
 	}
+	r.pacer = &worker{r: newRNG(cfg.Workload.Seed + uint64(len(r.workers))*0x9e3779b97f4a7c15 + 1), buf: make([]byte, 0, 4096), req: make([]byte, 0, 4096)}
+	r.all = append(r.workers[:len(r.workers):len(r.workers)], r.pacer)
 	return r, nil
 }
 
@@ -304,7 +338,7 @@ func (r *runner) run(ctx context.Context) *Result {
 	cfg := r.cfg
 	if cfg.Warmup > 0 {
 		r.phase(ctx, cfg.Warmup, 0, false)
-		for _, w := range r.workers {
+		for _, w := range r.all {
 			w.st = [2]tstats{}
 			w.done.Store(0)
 			w.errs.Store(0)
@@ -366,13 +400,38 @@ func (r *runner) setupTarget(t *tgt) {
 // phase runs the load until dur or budget, whichever first, and returns
 // its wall time. measured selects the compare slicing and the progress line.
 func (r *runner) phase(ctx context.Context, dur time.Duration, budget int64, measured bool) time.Duration {
-	p := &phase{open: r.cfg.Rate > 0, durNs: int64(dur), budget: budget, cancelled: make(chan struct{})}
+	p := &phase{open: r.cfg.Rate > 0, durNs: int64(dur), budget: budget, stopped: make(chan struct{})}
 	if p.open {
 		p.interval = 1e9 / r.cfg.Rate
-		p.due = make(chan int64, len(r.workers))
+		p.free = make(chan *worker, len(r.workers))
+		p.fast = len(r.targets) == 1
 	}
 	if len(r.targets) > 1 {
 		p.slice = int64(r.cfg.CompareSlice)
+	}
+	var wg sync.WaitGroup
+	launch := func() {
+		for _, w := range r.workers {
+			wg.Add(1)
+			go func(w *worker) {
+				defer wg.Done()
+				if p.open {
+					r.openLoop(p, w)
+				} else {
+					r.closedLoop(p, w)
+				}
+			}(w)
+		}
+	}
+	// The open loop's clock starts once the workers run and the pacer has
+	// its thread, so the first tickets are not late by the start-up.
+	var begin chan struct{}
+	if p.open {
+		launch()
+		ready := make(chan struct{})
+		begin = make(chan struct{})
+		go r.pace(p, ready, begin)
+		<-ready
 	}
 	p.start = time.Now()
 
@@ -382,15 +441,14 @@ func (r *runner) phase(ctx context.Context, dur time.Duration, budget int64, mea
 		if p.open {
 			hard += r.cfg.Timeout // drain the backlog due before the end
 		}
-		stopTimer = time.AfterFunc(hard, func() { p.stop.Store(true) })
+		stopTimer = time.AfterFunc(hard, p.halt)
 	}
 	finished := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done():
 			p.cancel.Store(true)
-			p.stop.Store(true)
-			close(p.cancelled)
+			p.halt()
 		case <-finished:
 		}
 	}()
@@ -401,19 +459,9 @@ func (r *runner) phase(ctx context.Context, dur time.Duration, budget int64, mea
 	}
 
 	if p.open {
-		go r.pace(p)
-	}
-	var wg sync.WaitGroup
-	for _, w := range r.workers {
-		wg.Add(1)
-		go func(w *worker) {
-			defer wg.Done()
-			if p.open {
-				r.openLoop(p, w)
-			} else {
-				r.closedLoop(p, w)
-			}
-		}(w)
+		close(begin)
+	} else {
+		launch()
 	}
 	wg.Wait()
 	elapsed := time.Since(p.start)
@@ -440,15 +488,26 @@ func (r *runner) closedLoop(p *phase, w *worker) {
 	}
 }
 
-// pace is the open loop's clock: it hands out ticket k at its scheduled
-// start k/Rate on p.due, to whichever worker is free. One goroutine keeps the
-// schedule with a precise sleep (sleepUntil), so workers never sleep on
-// Go's millisecond-grained idle timers and the measured lateness is the
-// server's, not the generator's. If every worker is busy the send blocks:
-// the backlog waits here, and its wait counts in each request's latency.
-func (r *runner) pace(p *phase) {
-	defer close(p.due)
+// pace is the open loop's clock: at ticket k's scheduled start k/Rate it
+// takes a free connection and sends. One goroutine on its own thread keeps
+// the schedule with a precise sleep (sleepFor), so nothing waits on Go's
+// millisecond-grained idle timers and the measured lateness is the
+// server's, not the generator's. On a connection that is open and idle the
+// pacer writes the request itself (built ahead, while it waited) and the
+// connection's goroutine, already parked in its read, wakes only for the
+// answer: one wake-up per request besides the pacer's own, no hand-over.
+// Tickets already due when the pacer wakes go out back to back. A
+// connection to dial, or a compare run, gets the ticket over its job
+// channel. If every connection is busy the pacer waits for one: the
+// backlog waits here, and its wait counts in each request's latency and in
+// its send lag. Tickets still due when the run stops are counted Unsent.
+func (r *runner) pace(p *phase, ready chan<- struct{}, begin <-chan struct{}) {
+	defer r.dismiss(p)
 	precisePacer()
+	close(ready)
+	<-begin
+	pw := r.pacer
+	built := false
 	for k := int64(0); ; k++ {
 		if p.budget > 0 && k >= p.budget {
 			return
@@ -457,6 +516,12 @@ func (r *runner) pace(p *phase) {
 		if p.durNs > 0 && sched >= p.durNs {
 			return
 		}
+		if p.fast && !built {
+			route, e := r.wl.pick(&pw.r)
+			pw.buf = r.wl.appendBody(pw.buf[:0], &pw.r, e)
+			pw.req = appendRequest(pw.req[:0], r.targets[0].heads[route], pw.buf)
+			built = true
+		}
 		for !p.stop.Load() {
 			d := sched - p.now()
 			if d <= 0 {
@@ -464,32 +529,159 @@ func (r *runner) pace(p *phase) {
 			}
 			sleepFor(time.Duration(min(d, int64(50*time.Millisecond))))
 		}
+		var w *worker
 		select {
-		case p.due <- k:
-		case <-p.cancelled:
-			return
+		case w = <-p.free:
+		default:
+			select {
+			case w = <-p.free:
+			case <-p.stopped:
+			}
+		}
+		if p.stop.Load() {
+			if w != nil {
+				p.free <- w
+			}
+			if p.cancel.Load() {
+				return
+			}
+			// Due but never sent: its latency is at least the wait so far.
+			st := &pw.st[p.targetAt(sched)]
+			st.unsent++
+			st.hist.Record(p.now() - sched)
+			pw.done.Add(1)
+			pw.errs.Add(1)
+			continue
+		}
+		if !p.fast || !w.state.CompareAndSwap(connIdle, connBusy) {
+			w.job <- k
+			continue
+		}
+		h := w.conns[0]
+		c := h.c
+		w.sched.Store(sched)
+		now := time.Now()
+		sent := int64(now.Sub(p.start))
+		w.sent.Store(sent)
+		if err := h.send(pw.req, now); err != nil && w.state.CompareAndSwap(connBusy, connFailed) {
+			// Counted here; the reader, woken, drops the connection. (If
+			// the reader's read failed first, it counts its own error.)
+			r.record(pw, p, p.targetAt(sched), sched, sent, time.Now(), 0, err, h)
+			c.SetReadDeadline(time.Unix(1, 0)) //nolint:errcheck // wakes the read; a closed conn is awake already
+		}
+		built = false
+	}
+}
+
+// dismiss ends the open loop's workers once each is free again (those with
+// a request in flight after its answer or its timeout).
+func (r *runner) dismiss(p *phase) {
+	for range r.workers {
+		w := <-p.free
+		if w.state.CompareAndSwap(connIdle, connQuit) {
+			w.conns[0].c.SetReadDeadline(time.Unix(1, 0)) //nolint:errcheck // wakes the read; its onTimeout says leave
+		} else {
+			w.job <- -1
 		}
 	}
 }
 
+// openLoop is one connection's goroutine in the open loop. Between
+// requests it waits in the connection's read (fast) or, with no open
+// connection or in a compare run, for a ticket on its job channel (slow).
+// It is in p.free exactly while it can take a ticket.
 func (r *runner) openLoop(p *phase, w *worker) {
-	for k := range p.due {
-		if p.cancel.Load() {
+	h := w.conns[0]
+	if p.fast {
+		h.onTimeout = func() bool { return r.extendRead(p, w) }
+		defer func() { h.onTimeout = nil }()
+	}
+	for {
+		if p.fast && h.c != nil {
+			w.state.Store(connIdle)
+			p.free <- w
+			switch r.awaitAnswers(p, w) {
+			case answersLeave:
+				return
+			case answersOff:
+				continue
+			}
+			// answersOffListed: the connection failed while idle and in p.free.
+		} else {
+			w.state.Store(connOff)
+			p.free <- w
+		}
+		k := <-w.job
+		if k < 0 || p.cancel.Load() {
 			return
 		}
 		sched := int64(float64(k) * p.interval)
-		ti := p.targetAt(sched)
-		if p.stop.Load() {
-			// Due but never sent: its latency is at least the wait so far.
-			st := &w.st[ti]
-			st.unsent++
-			st.hist.Record(p.now() - sched)
-			w.done.Add(1)
-			w.errs.Add(1)
-			continue
-		}
-		r.do(w, ti, sched, p)
+		r.do(w, p.targetAt(sched), sched, p)
 	}
+}
+
+// Outcomes of awaitAnswers.
+const (
+	answersOff       = iota // the connection is closed; the worker is Off and not in p.free
+	answersOffListed        // the connection failed while idle; the worker is Off and in p.free
+	answersLeave            // the phase is over
+)
+
+// awaitAnswers reads, on an idle connection already in p.free, the answer
+// to each request the pacer writes on it, until the connection closes or
+// the phase ends.
+func (r *runner) awaitAnswers(p *phase, w *worker) int {
+	h := w.conns[0]
+	for {
+		h.rx.last = 0
+		code, keep, err := h.readResponse()
+		parsed := time.Now()
+		switch {
+		case w.state.CompareAndSwap(connIdle, connOff):
+			// Nothing in flight: the server closed an idle connection
+			// (or sent something unasked).
+			h.close()
+			return answersOffListed
+		case w.state.CompareAndSwap(connBusy, connOff):
+			sched := w.sched.Load()
+			r.record(w, p, p.targetAt(sched), sched, w.sent.Load(), parsed, code, err, h)
+			if err != nil || !keep {
+				h.close()
+				return answersOff
+			}
+			w.state.Store(connIdle)
+			p.free <- w
+		case w.state.CompareAndSwap(connFailed, connOff):
+			h.close()
+			return answersOff
+		default: // connQuit
+			return answersLeave
+		}
+	}
+}
+
+// extendRead is the open loop's onTimeout: an idle connection waits on
+// with a fresh deadline; a request in flight times out once 7/8 of
+// Timeout has passed since its send, and otherwise waits until send +
+// Timeout. So, as in roundTrip, each request gets between 7/8 of the
+// timeout and the whole of it, and no deadline is set per request.
+func (r *runner) extendRead(p *phase, w *worker) bool {
+	c, t := w.conns[0].c, r.cfg.Timeout
+	switch w.state.Load() {
+	case connIdle:
+		c.SetReadDeadline(time.Now().Add(t)) //nolint:errcheck // a closed conn fails the next read
+	case connBusy:
+		sent := w.sent.Load()
+		if p.now()-sent >= int64(t-t/8) {
+			return false
+		}
+		c.SetReadDeadline(p.start.Add(time.Duration(sent) + t)) //nolint:errcheck // as above
+	default:
+		return false
+	}
+	// dismiss may have set Quit and its past deadline between the load
+	// and our deadline, which would then hide its wake-up.
+	return w.state.Load() != connQuit
 }
 
 // do sends one request to target ti and records it. sched < 0 measures from
@@ -501,8 +693,14 @@ func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
 	hc := w.conns[ti]
 	code, sentAt, err := hc.roundTrip(t.heads[route], w.buf)
 	parsed := time.Now()
+	r.record(w, p, ti, sched, int64(sentAt.Sub(p.start)), parsed, code, err, hc)
+}
+
+// record counts one request of target ti, sent at sent (ns since the phase
+// start), its answer parsed at parsed. sched < 0 measures from the send;
+// otherwise from the scheduled start sched.
+func (r *runner) record(w *worker, p *phase, ti int, sched, sent int64, parsed time.Time, code int, err error, hc *httpConn) {
 	end := int64(parsed.Sub(p.start))
-	sent := int64(sentAt.Sub(p.start))
 	st := &w.st[ti]
 	// The response ends when its last byte reached our socket (the
 	// kernel's receive timestamp), not when this goroutine was woken and
@@ -519,7 +717,7 @@ func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
 	if start < 0 {
 		start = sent
 	} else {
-		w.st[ti].lag.Record(sent - sched)
+		st.lag.Record(sent - sched)
 	}
 	if err != nil {
 		st.transport[classify(err)]++
@@ -551,7 +749,7 @@ func (r *runner) progress(p *phase, finished <-chan struct{}, done chan<- struct
 		case <-tick.C:
 		}
 		var n, errs uint64
-		for _, w := range r.workers {
+		for _, w := range r.all {
 			n += w.done.Load()
 			errs += w.errs.Load()
 		}
@@ -585,7 +783,7 @@ func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
 		if len(r.targets) > 1 {
 			tr.Elapsed = time.Duration(sliceTime(int64(elapsed), int64(r.cfg.CompareSlice), ti))
 		}
-		for _, w := range r.workers {
+		for _, w := range r.all {
 			st := &w.st[ti]
 			tr.Latency.Merge(&st.hist)
 			tr.SendLag.Merge(&st.lag)

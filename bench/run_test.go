@@ -373,3 +373,42 @@ func TestProgressLine(t *testing.T) {
 		t.Fatalf("open-loop progress should show the backlog and clear itself at the end: %q", s)
 	}
 }
+
+// TestOpenLoopReconnectsAndTimesOut drives the open loop's two ways of
+// sending: the pacer writing on an idle connection, and a connection's
+// goroutine dialling for its ticket. The server closes every third
+// connection after answering (Connection: close) and never answers the
+// requests of user "stall", so every request must end as a response or a
+// timeout, each counted once.
+func TestOpenLoopReconnectsAndTimesOut(t *testing.T) {
+	var n atomic.Int64
+	url := startServer(t, func(ctx *fasthttp.RequestCtx) {
+		if bytes.Contains(ctx.PostBody(), []byte(`"stall"`)) {
+			time.Sleep(300 * time.Millisecond) // past the timeout
+			return
+		}
+		if n.Add(1)%3 == 0 {
+			ctx.SetConnectionClose()
+		}
+		ctx.SetBodyString(`{"items":[]}`)
+	})
+	res, err := Run(context.Background(), Config{
+		Target: Target{URL: url}, Connections: 4, Rate: 400, Duration: 500 * time.Millisecond, Timeout: 150 * time.Millisecond,
+		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u", "v", "w", "x", "y", "z", "a", "b", "c", "stall")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := NewReport(res)
+	t.Logf("responses %d, transport %v, unsent %d", rep.Responses, rep.ErrorsByTransport, rep.Unsent)
+	timeouts := rep.ErrorsByTransport["timeout"]
+	if rep.Requests != 200 || rep.Responses+timeouts+rep.Unsent != 200 {
+		t.Fatalf("report %+v: want 200 requests, each a response, a timeout or unsent", rep)
+	}
+	if timeouts == 0 || rep.Responses < 100 || res.Targets[0].SendLag.Count() != rep.Responses+timeouts {
+		t.Fatalf("report %+v: want the stalled requests timed out, the others answered, a send lag for each sent", rep)
+	}
+	if n.Load() < 100 {
+		t.Fatalf("server answered %d requests", n.Load())
+	}
+}
