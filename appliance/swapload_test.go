@@ -3,6 +3,8 @@ package appliance
 import (
 	"fmt"
 	"os"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,7 +43,9 @@ func runSwapLoad(t *testing.T, dur time.Duration, assertRate bool) {
 	h.recipe("a", "movies", "")
 	out := h.outPath("movies")
 	models := make([][]byte, 0, 8)
-	versions := map[string]int{} // version → publish order
+	var mu sync.Mutex
+	versions := map[string]int{}  // version → publish order
+	expect := map[string]string{} // version + user → the model's top 3, computed here
 	mkModel := func(seed int) []byte {
 		m := defaultModel()
 		for i := range m.pop {
@@ -54,18 +58,23 @@ func runSwapLoad(t *testing.T, dur time.Duration, assertRate bool) {
 			t.Fatal(err)
 		}
 		data, _ := os.ReadFile(path)
+		models = append(models, data)
+		mu.Lock()
+		for _, u := range m.users {
+			expect[versionOf(data)+" "+u] = topPopular(m, u, 3)
+		}
+		mu.Unlock()
 		return data
 	}
 	first := mkModel(0)
 	writeAtomic(t, out, first)
 	versions[versionOf(first)] = 0
-	models = append(models, first)
 	h.start()
 
 	client := &fasthttp.HostClient{Addr: strings.TrimPrefix(h.base, "http://"), MaxConns: 64}
 	var ok, failed atomic.Int64
-	var mu sync.Mutex
 	var failures []string
+	itemRE := regexp.MustCompile(`"item_id":"([^"]+)"`)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	const workers = 8
@@ -81,7 +90,8 @@ func runSwapLoad(t *testing.T, dur time.Duration, assertRate bool) {
 			req.Header.SetMethod("POST")
 			req.Header.SetContentType("application/json")
 			req.Header.Set("X-API-Key", h.plain)
-			req.SetBodyString(fmt.Sprintf(`{"user_id":"u%d","limit":3}`, 1+w%3))
+			user := fmt.Sprintf("u%d", 1+w%3)
+			req.SetBodyString(fmt.Sprintf(`{"user_id":%q,"limit":3}`, user))
 			lastOrder := -1
 			for {
 				select {
@@ -91,8 +101,13 @@ func runSwapLoad(t *testing.T, dur time.Duration, assertRate bool) {
 				}
 				err := client.DoTimeout(req, res, 10*time.Second)
 				v := string(res.Header.Peek("X-Recotem-Model-Version"))
+				var got []string
+				for _, m := range itemRE.FindAllSubmatch(res.Body(), -1) {
+					got = append(got, string(m[1]))
+				}
 				mu.Lock()
 				order, known := versions[v]
+				want := expect[v+" "+user]
 				mu.Unlock()
 				switch {
 				case err != nil:
@@ -104,6 +119,11 @@ func runSwapLoad(t *testing.T, dur time.Duration, assertRate bool) {
 					failed.Add(1)
 					mu.Lock()
 					failures = append(failures, fmt.Sprintf("%d %s %s", res.StatusCode(), v, res.Body()))
+					mu.Unlock()
+				case strings.Join(got, ",") != want: // an answer from another model
+					failed.Add(1)
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("%s %s: items %v, the model's are %s", v, user, got, want))
 					mu.Unlock()
 				case order < lastOrder:
 					failed.Add(1)
@@ -174,4 +194,25 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// topPopular is the popularity model's answer computed from its
+// description: unseen items by popularity, ties to the lower index.
+func topPopular(m testModel, user string, n int) string {
+	seen := map[string]bool{}
+	for _, it := range m.seen[user] {
+		seen[it] = true
+	}
+	var idx []int
+	for i, it := range m.items {
+		if !seen[it] {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return m.pop[idx[a]] > m.pop[idx[b]] })
+	var top []string
+	for _, i := range idx[:min(n, len(idx))] {
+		top = append(top, m.items[i])
+	}
+	return strings.Join(top, ",")
 }
