@@ -44,7 +44,10 @@
 // server's whole answer, and it grows with the machine's load, which is what
 // a server-latency figure must not do. Responses without a timestamp (TLS,
 // Unix sockets, other systems) end when parsed; kernel_stamped counts the
-// others. Requests without a response are counted by
+// others. The client-observed interval — ending when the generator had
+// parsed the response, as wrk, hey and vegeta measure it, recv delay
+// included — is reported too (Client, client_p50_ms/p99/p999), for
+// comparing with those tools. Requests without a response are counted by
 // transport cause (timeout, refused, reset, closed, ...); open-loop requests
 // still unsent when the drain period (Timeout after the end) runs out are
 // counted as unsent and recorded with their wait so far, a lower bound.

@@ -39,6 +39,13 @@ type TargetReport struct {
 	KernelStamped  uint64  `json:"kernel_stamped"`
 	RecvDelayP50ms float64 `json:"recv_delay_p50_ms,omitempty"`
 	RecvDelayP99ms float64 `json:"recv_delay_p99_ms,omitempty"`
+	// Client-observed latency: ending when the generator had parsed the
+	// response, the interval wrk and most generators report (it includes
+	// the generator's own recv delay). Equal to the above without
+	// kernel timestamps.
+	ClientP50ms  float64 `json:"client_p50_ms,omitempty"`
+	ClientP99ms  float64 `json:"client_p99_ms,omitempty"`
+	ClientP999ms float64 `json:"client_p999_ms,omitempty"`
 }
 
 // Report is the summary of a run; MarshalJSON-ready (the `--json` output).
@@ -77,6 +84,11 @@ func targetReport(t TargetResult) TargetReport {
 	if t.SendLag != nil && t.SendLag.Count() > 0 {
 		tr.SendLagP50ms = ms(t.SendLag.Quantile(0.5))
 		tr.SendLagP99ms = ms(t.SendLag.Quantile(0.99))
+	}
+	if t.Client != nil && t.Client.Count() > 0 {
+		tr.ClientP50ms = ms(t.Client.Quantile(0.5))
+		tr.ClientP99ms = ms(t.Client.Quantile(0.99))
+		tr.ClientP999ms = ms(t.Client.Quantile(0.999))
 	}
 	if t.RecvDelay != nil && t.RecvDelay.Count() > 0 {
 		tr.KernelStamped = t.RecvDelay.Count()
@@ -201,6 +213,8 @@ func (rep Report) WriteText(w io.Writer) error {
 		row("kernel-stamped", func(c *TargetReport) string { return strconv.FormatUint(c.KernelStamped, 10) }, "")
 		row("recv delay p50 (ms)", func(c *TargetReport) string { return fl(c.RecvDelayP50ms) }, "")
 		row("recv delay p99 (ms)", func(c *TargetReport) string { return fl(c.RecvDelayP99ms) }, "")
+		row("client-observed p50 (ms)", func(c *TargetReport) string { return fl(c.ClientP50ms) }, "")
+		row("client-observed p99 (ms)", func(c *TargetReport) string { return fl(c.ClientP99ms) }, "")
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -83,6 +83,10 @@ type TargetResult struct {
 	// own wake-up, read and parse, not counted in Latency). Responses
 	// without a timestamp (TLS; not Linux) end when parsed and are not here.
 	RecvDelay *Histogram
+	// Client (ns): every response of Latency measured the way other
+	// generators (wrk, hey, vegeta) measure it, ending when the generator
+	// had parsed it, so the generator's own wake-up is inside.
+	Client    *Histogram
 	Responses uint64 // HTTP responses of any status
 	Status    map[int]uint64
 	Transport map[string]uint64 // requests that got no response, by cause
@@ -142,6 +146,7 @@ type tstats struct {
 	hist      Histogram         // latency: from the scheduled start (open) or the send (closed)
 	lag       Histogram         // open loop: send time − scheduled start
 	recv      Histogram         // kernel receipt of a response's last byte → parsed
+	client    Histogram         // latency ending at the parse (the client-observed interval)
 	status    [maxStatus]uint64 // index 0: out-of-range codes
 	transport [numTransport]uint64
 	responses uint64
@@ -707,6 +712,7 @@ func (r *runner) record(w *worker, p *phase, ti int, sched, sent int64, parsed t
 	// parsed it: that wait is the generator's own, kept apart in recv.
 	// Both clock readings come from one time.Now, so the wall-clock
 	// difference is as exact as the monotonic one.
+	parsedEnd := end
 	if rx := hc.arrived(); rx > 0 && err == nil {
 		if d := parsed.UnixNano() - rx; d >= 0 && d < end-sent {
 			end -= d
@@ -718,6 +724,9 @@ func (r *runner) record(w *worker, p *phase, ti int, sched, sent int64, parsed t
 		start = sent
 	} else {
 		st.lag.Record(sent - sched)
+	}
+	if err == nil {
+		st.client.Record(parsedEnd - start)
 	}
 	if err != nil {
 		st.transport[classify(err)]++
@@ -778,7 +787,7 @@ func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
 		res.Mode = "open"
 	}
 	for ti, t := range r.targets {
-		tr := TargetResult{Name: t.ep.name, Latency: new(Histogram), SendLag: new(Histogram), RecvDelay: new(Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
+		tr := TargetResult{Name: t.ep.name, Latency: new(Histogram), SendLag: new(Histogram), RecvDelay: new(Histogram), Client: new(Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
 		tr.Elapsed = elapsed
 		if len(r.targets) > 1 {
 			tr.Elapsed = time.Duration(sliceTime(int64(elapsed), int64(r.cfg.CompareSlice), ti))
@@ -788,6 +797,7 @@ func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
 			tr.Latency.Merge(&st.hist)
 			tr.SendLag.Merge(&st.lag)
 			tr.RecvDelay.Merge(&st.recv)
+			tr.Client.Merge(&st.client)
 			tr.Responses += st.responses
 			tr.Unsent += st.unsent
 			for code, n := range st.status {

@@ -84,6 +84,11 @@ func TestRunClosedLoopMovieLensUsers(t *testing.T) {
 	if rep.Throughput <= 0 || rep.P50ms <= 0 || rep.P50ms > rep.P99ms || rep.P99ms > rep.MaxMs {
 		t.Fatalf("implausible report %+v", rep)
 	}
+	// the client-observed interval holds the kernel-stamped one and the
+	// generator's own recv delay, so none of its quantiles is lower
+	if cl := res.Targets[0].Client; cl.Count() != 2000 || rep.ClientP50ms < rep.P50ms || rep.ClientP99ms < rep.P99ms || rep.ClientP999ms < rep.P999ms {
+		t.Fatalf("client-observed %d recorded, p50 %v p99 %v p999 %v vs latency %v %v %v", cl.Count(), rep.ClientP50ms, rep.ClientP99ms, rep.ClientP999ms, rep.P50ms, rep.P99ms, rep.P999ms)
+	}
 }
 
 func TestRunWarmupIsNotCounted(t *testing.T) {
@@ -146,6 +151,11 @@ func TestRunOverUnixSocket(t *testing.T) {
 	}
 	if h, _ := host.Load().(string); h != "recotem.local" {
 		t.Fatalf("Host header %q, want the URL's host", h)
+	}
+	// no receive timestamps on a Unix socket: both intervals end at the parse
+	tr := res.Targets[0]
+	if tr.RecvDelay.Count() != 0 || tr.Client.Count() != 50 || tr.Client.Quantile(0.5) != tr.Latency.Quantile(0.5) || tr.Client.Max() != tr.Latency.Max() {
+		t.Fatalf("unix socket: recv %d, client p50 %d max %d vs latency p50 %d max %d", tr.RecvDelay.Count(), tr.Client.Quantile(0.5), tr.Client.Max(), tr.Latency.Quantile(0.5), tr.Latency.Max())
 	}
 }
 

@@ -30,7 +30,7 @@ url="http://127.0.0.1:$PORT"
 printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' "'{\"user_id\":\"1\",\"limit\":10}'" >"$tmp/post.lua"
 echo 1 >"$tmp/ids"
 TIMEFORMAT='%U %S'
-echo "| round | wrk req/s | bench req/s | wrk p50 ms | bench p50 ms | bench recv delay p50 ms | wrk CPU s | bench CPU s | load |"
+echo "| round | wrk req/s | bench req/s | wrk p50 ms | bench p50 ms | bench recv delay p50 ms | wrk CPU s | bench CPU s | load | bench client-observed p50 ms |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for i in $(seq "$ROUNDS"); do
 	{ time wrk -t2 "-c$CONNS" "-d${SECS}s" --latency -s "$tmp/post.lua" "$url/v1/recipes/movies:recommend" >"$tmp/wrk.out"; } 2>"$tmp/wrk.time"
@@ -38,22 +38,23 @@ for i in $(seq "$ROUNDS"); do
 	w_p50=$(awk '$1=="50%"{v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else {sub(/s$/,"",v); v*=1000}; print v}' "$tmp/wrk.out")
 	w_cpu=$(awk '{print $1+$2}' "$tmp/wrk.time")
 	"$tmp/recotem" bench --recipe movies --url "$url" -d "${SECS}s" -c "$CONNS" --ids-file "$tmp/ids" --json >"$tmp/b.json"
-	read -r b_rps b_p50 b_rd b_cpu < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["throughput"],2), round(d["p50_ms"],4), round(d.get("recv_delay_p50_ms",0),4), round(d["cpu_seconds"],2))' "$tmp/b.json")
+	read -r b_rps b_p50 b_rd b_cpu b_cl < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["throughput"],2), round(d["p50_ms"],4), round(d.get("recv_delay_p50_ms",0),4), round(d["cpu_seconds"],2), round(d.get("client_p50_ms",d["p50_ms"]),4))' "$tmp/b.json")
 	load=$(cut -d' ' -f1 /proc/loadavg)
-	echo "| $i | $w_rps | $b_rps | $w_p50 | $b_p50 | $b_rd | $w_cpu | $b_cpu | $load |"
-	echo "$w_rps $b_rps $w_p50 $b_p50 $w_cpu $b_cpu $b_rd" >>"$tmp/rows"
+	echo "| $i | $w_rps | $b_rps | $w_p50 | $b_p50 | $b_rd | $w_cpu | $b_cpu | $load | $b_cl |"
+	echo "$w_rps $b_rps $w_p50 $b_p50 $w_cpu $b_cpu $b_rd $b_cl" >>"$tmp/rows"
 done
 python3 - "$tmp/rows" "$SECS" <<'PY'
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
 secs = float(sys.argv[2])
 m = [statistics.median(c) for c in zip(*rows)]
-print(f"| median | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.3f} | {m[3]:.3f} | {m[6]:.3f} | {m[4]:.2f} | {m[5]:.2f} | |")
+print(f"| median | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.3f} | {m[3]:.3f} | {m[6]:.3f} | {m[4]:.2f} | {m[5]:.2f} | | {m[7]:.3f} |")
 print()
 tp = statistics.median(r[1] / r[0] for r in rows)
 p50 = statistics.median(r[3] / r[2] for r in rows)
+cl = statistics.median(r[7] / r[2] for r in rows)
 print(f"bench/wrk: throughput {m[1]/m[0]:.3f}, p50 {m[3]/m[2]:.3f} (medians of rounds); "
-      f"throughput {tp:.3f}, p50 {p50:.3f} (medians of per-round ratios); "
+      f"throughput {tp:.3f}, p50 {p50:.3f}, client-observed p50 {cl:.3f} (medians of per-round ratios); "
       f"CPU per request: wrk {m[4]/(m[0]*secs)*1e6:.1f} µs, bench {m[5]/(m[1]*secs)*1e6:.1f} µs; "
       f"bench CPU share {m[5]/secs/2*100:.1f}% of 2 cores")
 PY
