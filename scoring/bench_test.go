@@ -94,13 +94,21 @@ func BenchmarkRecommendFactor(b *testing.B) {
 }
 
 func BenchmarkRecommendFactorQ8(b *testing.B) {
-	for _, n := range factorSizes {
-		const k = 64
-		b.Run(fmt.Sprintf("items=%s/k=%d", short(n), k), func(b *testing.B) {
-			m := benchFactor(n, k, 1000, true)
-			// GB/s counts the int8 rows actually streamed; probe is over the f32 matrix.
-			benchRecommend(b, m, len(m.q8), m.vf)
-		})
+	vnni := hasVNNI
+	defer func() { hasVNNI = vnni }()
+	for _, kernel := range []string{"vnni", "avx2"} {
+		if kernel == "vnni" && !vnni {
+			continue
+		}
+		hasVNNI = kernel == "vnni"
+		for _, n := range factorSizes {
+			const k = 64
+			b.Run(fmt.Sprintf("kernel=%s/items=%s/k=%d", kernel, short(n), k), func(b *testing.B) {
+				m := benchFactor(n, k, 1000, true)
+				// GB/s counts the int8 rows actually streamed; probe is over the f32 matrix.
+				benchRecommend(b, m, len(m.q8), m.vf)
+			})
+		}
 	}
 }
 
