@@ -12,7 +12,8 @@ func openScoring(path string, ring *format.KeyRing, lim format.Limits) (*opened,
 	if err != nil {
 		return nil, err
 	}
-	m, err := scoring.Load(art, scoring.Options{Q8: true})
+	// The artifact's model.q8 flag and size choose the first pass.
+	m, err := scoring.Load(art, scoring.Options{})
 	if err != nil {
 		_ = art.Close()
 		return nil, withStage("deserialize", err)

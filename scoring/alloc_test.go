@@ -17,7 +17,10 @@ func TestZeroAllocs(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			s := newSynth(rng, c.kind, c.nU, c.nI, c.k, c.method)
 			s.q8 = c.name == "ials-q8"
-			m := s.open(t, Options{})
+			m := s.open(t, Options{Q8: s.q8})
+			if m.Q8() != s.q8 {
+				t.Fatalf("int8 first pass %v, want %v", m.Q8(), s.q8)
+			}
 			dst := make([]Result, 0, 100)
 			exclude := []int32{1, 2, 3}
 			seeds := []int32{4, 5, 5, -1}

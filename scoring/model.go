@@ -39,13 +39,22 @@ type Header struct {
 	Q8          bool    `json:"q8"`
 }
 
-// Options tune a loaded model. The zero value scores exactly in float32.
+// Options tune a loaded model.
 type Options struct {
-	// Q8 uses the int8 first pass (with exact re-rank) when the artifact has
-	// item_factors_q8; ignored otherwise. The artifact's own model.q8 flag
-	// turns it on too.
+	// Q8 uses the int8 first pass (with exact re-rank) whenever the
+	// artifact has item_factors_q8, at any size. Without it the artifact's
+	// own model.q8 flag turns the int8 pass on for models of at least
+	// Q8MinElems item-factor elements, where it pays.
 	Q8 bool
 }
+
+// Q8MinElems is the size (items × k) from which a model flagged model.q8
+// ranks with the int8 first pass by default. Measured (BENCHMARKS.md,
+// scoring): at 10k items × k 64 (0.64M) the float32 pass is faster
+// (45 against 62–65 µs, the int8 pass's wider candidate set costing more
+// than its scan saves); at MovieLens 9,066 × 288 (2.6M) the int8 pass is
+// (70 against 105–120 µs) and at 100k × 64 twice as fast.
+const Q8MinElems = 1 << 20
 
 // Model scores one trained model. It holds views over a verified artifact's
 // mapping and is valid until that artifact is closed.
@@ -183,7 +192,7 @@ func Load(a *format.Artifact, opt Options) (*Model, error) {
 		default:
 			return nil, modelErr("model.fold_in", "unknown method %q", m.fold.Method)
 		}
-		if _, ok := a.Section("item_factors_q8"); ok && (opt.Q8 || h.Q8) {
+		if _, ok := a.Section("item_factors_q8"); ok && (opt.Q8 || (h.Q8 && h.NItems*h.K >= Q8MinElems)) {
 			q, s, err := a.I8("item_factors_q8")
 			if err != nil {
 				return nil, modelErr("item_factors_q8", "%v", err)
