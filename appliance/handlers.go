@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/scoring"
+	"github.com/recotem/recotem/tools/jsonstr"
 	"github.com/valyala/fasthttp"
 )
 
@@ -280,7 +281,7 @@ func (a *app) predict(ctx *fasthttp.RequestCtx, r *request, name, rid []byte) {
 	b = append(b, `,"model":`...)
 	b = append(b, l.legacyModel...)
 	b = append(b, `,"request_id":`...)
-	b = appendJSONStr(b, rid)
+	b = jsonstr.Append(b, rid)
 	b = append(b, '}')
 	r.out = b
 	ctx.Response.Header.SetCanonical(hdrModelVersion, l.versionB)
@@ -705,7 +706,7 @@ func (a *app) single(ctx *fasthttp.RequestCtx, r *request, e *entry, l *loaded, 
 		return
 	}
 	b := append(r.out[:0], `{"request_id":`...)
-	b = appendJSONStr(b, rid)
+	b = jsonstr.Append(b, rid)
 	b = append(b, l.v1Prefix...)
 	b = append(b, `,"items":`...)
 	var degraded int
@@ -770,7 +771,7 @@ func (a *app) batch(ctx *fasthttp.RequestCtx, r *request, e *entry, l *loaded, v
 	}
 	// pass 2: write in input order
 	b := append(r.out[:0], `{"request_id":`...)
-	b = appendJSONStr(b, rid)
+	b = jsonstr.Append(b, rid)
 	b = append(b, l.v1Prefix...)
 	b = append(b, `,"results":[`...)
 	for i := range r.res {
@@ -782,12 +783,12 @@ func (a *app) batch(ctx *fasthttp.RequestCtx, r *request, e *entry, l *loaded, v
 		b = strconv.AppendInt(b, int64(i), 10)
 		if res.code != "" {
 			b = append(b, `,"status":"error","error":{"code":`...)
-			b = appendJSONStr(b, res.code)
+			b = jsonstr.Append(b, res.code)
 			b = append(b, `,"message":`...)
 			if len(res.dyn) > 0 {
-				b = appendJSONStr(b, res.dyn)
+				b = jsonstr.Append(b, res.dyn)
 			} else {
-				b = appendJSONStr(b, res.msg)
+				b = jsonstr.Append(b, res.msg)
 			}
 			b = append(b, "}}"...)
 			e.m.elemErr[verb][elemCodeIndex(res.code)].Inc()

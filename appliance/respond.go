@@ -3,9 +3,10 @@ package appliance
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/recotem/recotem/tools/jsonstr"
 )
 
 var (
@@ -19,44 +20,6 @@ var (
 )
 
 const hexd = "0123456789abcdef"
-
-// appendJSONStr appends s as a JSON string literal; invalid UTF-8 becomes
-// U+FFFD.
-func appendJSONStr[T string | []byte](b []byte, s T) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				switch c {
-				case '\n':
-					b = append(b, '\\', 'n')
-				case '\r':
-					b = append(b, '\\', 'r')
-				case '\t':
-					b = append(b, '\\', 't')
-				default:
-					b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&15])
-				}
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(string(s[i:min(i+4, len(s))]))
-		if r == utf8.RuneError && n == 1 {
-			b = append(b, "\ufffd"...)
-		} else {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
-}
 
 func appendScore(b []byte, f float32) []byte {
 	return strconv.AppendFloat(b, float64(f), 'g', -1, 32)
@@ -87,7 +50,7 @@ func appendItems(b []byte, l *loaded, hits []Hit, withMeta bool) ([]byte, int) {
 			}
 		}
 		b = append(b, `"item_id":`...)
-		b = appendJSONStr(b, l.model.ItemID(int(h.Item)))
+		b = jsonstr.Append(b, l.model.ItemID(int(h.Item)))
 		b = append(b, `,"score":`...)
 		b = appendScore(b, h.Score)
 		b = append(b, '}')
@@ -97,21 +60,21 @@ func appendItems(b []byte, l *loaded, hits []Hit, withMeta bool) ([]byte, int) {
 
 func appendLegacyModel(b []byte, name string, l *loaded) []byte {
 	b = append(b, `{"recipe":`...)
-	b = appendJSONStr(b, name)
+	b = jsonstr.Append(b, name)
 	b = append(b, `,"trained_at":`...)
-	b = appendJSONStr(b, l.trainedAt)
+	b = jsonstr.Append(b, l.trainedAt)
 	b = append(b, `,"best_class":`...)
-	b = appendJSONStr(b, l.bestClass)
+	b = jsonstr.Append(b, l.bestClass)
 	b = append(b, `,"kid":`...)
-	b = appendJSONStr(b, l.kid)
+	b = jsonstr.Append(b, l.kid)
 	return append(b, '}')
 }
 
 func appendV1Prefix(b []byte, name, version string) []byte {
 	b = append(b, `,"recipe":`...)
-	b = appendJSONStr(b, name)
+	b = jsonstr.Append(b, name)
 	b = append(b, `,"model_version":`...)
-	b = appendJSONStr(b, version)
+	b = jsonstr.Append(b, version)
 	return b
 }
 
@@ -125,14 +88,14 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 // writeErr writes the flat {"detail","code"} envelope.
 func writeErr(ctx *fasthttp.RequestCtx, buf []byte, status int, detail, code string, rid []byte) {
 	b := append(buf[:0], `{"detail":`...)
-	b = appendJSONStr(b, detail)
+	b = jsonstr.Append(b, detail)
 	if code != "" {
 		b = append(b, `,"code":`...)
-		b = appendJSONStr(b, code)
+		b = jsonstr.Append(b, code)
 	}
 	if rid != nil {
 		b = append(b, `,"request_id":`...)
-		b = appendJSONStr(b, rid)
+		b = jsonstr.Append(b, rid)
 	}
 	b = append(b, '}')
 	writeJSON(ctx, status, b)
@@ -141,9 +104,9 @@ func writeErr(ctx *fasthttp.RequestCtx, buf []byte, status int, detail, code str
 // appendValidation renders the 422 envelope.
 func appendValidation(b []byte, code string, rid []byte, errs []valErr) []byte {
 	b = append(b, `{"detail":"Request validation failed","code":`...)
-	b = appendJSONStr(b, code)
+	b = jsonstr.Append(b, code)
 	b = append(b, `,"request_id":`...)
-	b = appendJSONStr(b, rid)
+	b = jsonstr.Append(b, rid)
 	b = append(b, `,"errors":[`...)
 	for i, e := range errs {
 		if i > 0 {
@@ -155,15 +118,15 @@ func appendValidation(b []byte, code string, rid []byte, errs []valErr) []byte {
 				b = append(b, ',')
 			}
 			if l.key != "" {
-				b = appendJSONStr(b, l.key)
+				b = jsonstr.Append(b, l.key)
 			} else {
 				b = strconv.AppendInt(b, int64(l.idx), 10)
 			}
 		}
 		b = append(b, `],"msg":`...)
-		b = appendJSONStr(b, e.msg)
+		b = jsonstr.Append(b, e.msg)
 		b = append(b, `,"type":`...)
-		b = appendJSONStr(b, e.typ)
+		b = jsonstr.Append(b, e.typ)
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)

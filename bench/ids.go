@@ -8,7 +8,8 @@ import (
 	"math"
 	"os"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/recotem/recotem/tools/jsonstr"
 )
 
 // IDs is an immutable table of ids (user ids or item ids), each stored once
@@ -100,7 +101,7 @@ func (x *IDs) add(id []byte) error {
 	if len(id) == 0 {
 		return nil
 	}
-	x.quoted = appendJSONString(x.quoted, id)
+	x.quoted = jsonstr.Append(x.quoted, id)
 	if len(x.quoted) > math.MaxUint32 {
 		return configErr("id table larger than 4 GiB")
 	}
@@ -121,43 +122,3 @@ func (x *IDs) Len() int { return len(x.off) - 1 }
 // Quoted is id i as a JSON string literal, quotes included. The slice
 // aliases the table: do not modify it.
 func (x *IDs) Quoted(i int) []byte { return x.quoted[x.off[i]:x.off[i+1]] }
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string literal. Invalid UTF-8 bytes
-// become U+FFFD, as encoding/json does.
-func appendJSONString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c < 0x20:
-				switch c {
-				case '\n':
-					dst = append(dst, '\\', 'n')
-				case '\r':
-					dst = append(dst, '\\', 'r')
-				case '\t':
-					dst = append(dst, '\\', 't')
-				default:
-					dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-				}
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}

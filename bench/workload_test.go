@@ -7,26 +7,6 @@ import (
 	"testing"
 )
 
-func TestAppendJSONStringRoundTrips(t *testing.T) {
-	f := func(in, wantDecoded string) {
-		t.Helper()
-		b := appendJSONString(nil, []byte(in))
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("%q → %s: %v", in, b, err)
-		}
-		if got != wantDecoded {
-			t.Fatalf("%q → %s → %q, want %q", in, b, got, wantDecoded)
-		}
-	}
-	f("u1", "u1")
-	f(`a"b\c`, `a"b\c`)
-	f("tab\tnl\ncr\rnul\x00\x1f", "tab\tnl\ncr\rnul\x00\x1f")
-	f("ユーザー", "ユーザー")
-	f("bad\xffutf8", "bad\ufffdutf8")
-	f("</script>", "</script>")
-}
-
 func TestReadIDs(t *testing.T) {
 	x, err := ReadIDs(strings.NewReader("u1\r\n\n  u2 \nu\"3\n"))
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/recotem/recotem/tools/blob"
 	"github.com/recotem/recotem/tools/fetch"
+	"github.com/recotem/recotem/tools/jsonstr"
 )
 
 // Spec is a recipe's item_metadata block.
@@ -216,7 +217,7 @@ func Load(spec Spec, opt Options) (*Table, error) {
 		var b []byte
 		bad := false
 		for _, f := range fields {
-			b = appendJSONString(b, f.name)
+			b = jsonstr.Append(b, f.name)
 			b = append(b, ':')
 			if f.col < 0 {
 				b = append(b, "null"...)
@@ -372,7 +373,7 @@ func appendCell(b []byte, c cell) ([]byte, bool) {
 		if !utf8.ValidString(c.s) {
 			return b, false
 		}
-		return appendJSONString(b, c.s), true
+		return jsonstr.Append(b, c.s), true
 	case 2:
 		if math.IsInf(c.f, 0) {
 			return b, false
@@ -385,32 +386,4 @@ func appendCell(b []byte, c cell) ([]byte, bool) {
 		return strconv.AppendBool(b, c.b), true
 	}
 	return b, false
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			switch c {
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-			}
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
