@@ -76,29 +76,3 @@ func clipError(msg string) string {
 	return msg
 }
 
-// safeKid renders a kid for logs: bytes outside [A-Za-z0-9_.:-] as \xHH,
-// more than 64 characters cut with "...", empty as <empty>.
-func safeKid(kid string) string {
-	if kid == "" {
-		return "<empty>"
-	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(kid); i++ {
-		if n >= 64 {
-			b.WriteString("...")
-			break
-		}
-		c := kid[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-' {
-			b.WriteByte(c)
-		} else {
-			const hx = "0123456789abcdef"
-			b.WriteString(`\x`)
-			b.WriteByte(hx[c>>4])
-			b.WriteByte(hx[c&15])
-		}
-		n++
-	}
-	return b.String()
-}

@@ -251,7 +251,7 @@ func (a *app) kidOf(path string) string {
 		a.log.Warn("kid_extraction_failed", "path", target, "reason", reason)
 		return "<unknown>"
 	}
-	return safeKid(string(b[13 : 13+int(b[12])]))
+	return format.SafeKid(string(b[13 : 13+int(b[12])]))
 }
 
 // initialLoad loads every entry with up to par loads at once.
@@ -283,9 +283,9 @@ func (a *app) initialLoad(entries []*entry, par int) {
 			a.publish(e, l)
 			ok.Add(1)
 			if a.ring == nil {
-				a.log.Warn("initial_artifact_hmac_skipped_dev", "name", e.name, "kid", safeKid(l.kid))
+				a.log.Warn("initial_artifact_hmac_skipped_dev", "name", e.name, "kid", format.SafeKid(l.kid))
 			}
-			a.log.Info("recipe_loaded", "name", e.name, "kid", safeKid(l.kid), "trained_at", l.trainedAt, "best_class", l.bestClass)
+			a.log.Info("recipe_loaded", "name", e.name, "kid", format.SafeKid(l.kid), "trained_at", l.trainedAt, "best_class", l.bestClass)
 		}(e)
 	}
 	wg.Wait()

@@ -78,8 +78,8 @@ func (a *app) posture(status string, host string) {
 	if a.ring != nil && status == "configured" {
 		for _, k := range a.ring.Kids() {
 			sec, _ := a.ring.Lookup(k)
-			keys = append(keys, map[string]string{"kid": safeKid(k), "fingerprint": format.Fingerprint(sec)})
-			kids = append(kids, safeKid(k))
+			keys = append(keys, map[string]string{"kid": format.SafeKid(k), "fingerprint": format.Fingerprint(sec)})
+			kids = append(kids, format.SafeKid(k))
 		}
 	}
 	origins := a.origins

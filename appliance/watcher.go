@@ -406,11 +406,11 @@ func (a *app) reload(e *entry, force bool) {
 	e.clearErr()
 	if cur == nil {
 		// First model of a discovered or stub recipe: a load, not a swap.
-		a.log.Info("recipe_loaded", "name", e.name, "kid", safeKid(l.kid), "trained_at", l.trainedAt, "best_class", l.bestClass)
+		a.log.Info("recipe_loaded", "name", e.name, "kid", format.SafeKid(l.kid), "trained_at", l.trainedAt, "best_class", l.bestClass)
 		return
 	}
 	e.m.swapOK.Inc()
-	a.log.Info("artifact_hot_swapped", "name", e.name, "kid", safeKid(l.kid), "trained_at", l.trainedAt, "model_version", l.version)
+	a.log.Info("artifact_hot_swapped", "name", e.name, "kid", format.SafeKid(l.kid), "trained_at", l.trainedAt, "model_version", l.version)
 }
 
 func (a *app) loadFailed(e *entry, err error) {
