@@ -75,4 +75,3 @@ func clipError(msg string) string {
 	}
 	return msg
 }
-
