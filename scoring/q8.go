@@ -43,17 +43,30 @@ func (m *Model) firstPassQ8(s *scratch, z []float32, limit int) {
 		r1 := min(n, r0+q8Block)
 		blk := s.block[:r1-r0]
 		dotsI8(blk, m.q8[r0*stride:r1*stride], zq, zq16, stride)
-		for r := range blk {
-			i := r0 + r
-			v := blk[r] * m.q8Scale[i] * sz
-			if m.bias != nil {
-				v += m.bias[i]
-			}
-			blk[r] = v
+		// scale and select in one pass, with selectInto's rules: NaN, ±Inf
+		// and anything not above the current cut are skipped, then the mask
+		scale := m.q8Scale[r0:r1]
+		var bias []float32
+		if m.bias != nil {
+			bias = m.bias[r0:r1]
 		}
-		selectInto(&s.h32, blk, int32(r0), s.mask)
+		h := &s.h32
+		for r, d := range blk {
+			v := d * scale[r] * sz
+			if bias != nil {
+				v += bias[r]
+			}
+			if !(v > h.thr) || v == inf32 {
+				continue
+			}
+			if i := int32(r0 + r); !s.mask.has(i) {
+				h.push(v, i)
+			}
+		}
 	}
 }
+
+var inf32 = float32(math.Inf(1))
 
 // dotsI8 sets dst[r] = float32(Σ_c q[r·stride+c]·zq[c]) with int32
 // accumulation (exact); zq16 is zq widened to int16 (the AVX2 kernel reads
