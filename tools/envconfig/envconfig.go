@@ -240,6 +240,18 @@ type loader struct {
 	logger *slog.Logger
 }
 
+// Int reads one integer variable with the §2 rules Load applies to its
+// own: unset or blank → def; unparseable → def and env_var_unparseable;
+// outside [lo, hi] → clamped and env_var_clamped. For callers outside the
+// command's start-up Config (the sources read theirs when they run).
+func Int(lookup Lookup, logger *slog.Logger, name string, def, lo, hi int64) int64 {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	l := loader{get: lookup, logger: logger}
+	return l.int64(name, def, lo, hi, false)
+}
+
 func (l *loader) str(name string) (string, bool) {
 	v, ok := l.get(name)
 	if !ok {

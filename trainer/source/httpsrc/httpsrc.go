@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -53,7 +52,7 @@ func Fetcher(opt source.Options) *fetch.Fetcher {
 	}
 	f := &fetch.Fetcher{
 		AllowPrivate: allowPrivate(lookup),
-		Timeout:      time.Duration(envInt(lookup, log, envconfig.HTTPTimeoutSeconds, int64(DefaultTimeout/time.Second), minTimeoutSec, maxTimeoutSec)) * time.Second,
+		Timeout:      time.Duration(envconfig.Int(lookup, log, envconfig.HTTPTimeoutSeconds, int64(DefaultTimeout/time.Second), minTimeoutSec, maxTimeoutSec)) * time.Second,
 		MaxBytes:     opt.MaxDownloadBytes,
 		Prefix:       Prefix,
 		Logger:       log,
@@ -158,24 +157,4 @@ func (t *tempFile) Close() error {
 	err := t.File.Close()
 	os.Remove(t.File.Name())
 	return err
-}
-
-// envInt reads an integer variable with §2's rules: unset → def;
-// unparseable → def + env_var_unparseable; out of [lo, hi] → clamp +
-// env_var_clamped.
-func envInt(lookup func(string) (string, bool), log *slog.Logger, name string, def, lo, hi int64) int64 {
-	raw, ok := lookup(name)
-	if !ok || strings.TrimSpace(raw) == "" {
-		return def
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-	if err != nil {
-		log.Warn("env_var_unparseable", "name", name, "raw", raw, "fallback", def)
-		return def
-	}
-	c := min(max(v, lo), hi)
-	if c != v {
-		log.Warn("env_var_clamped", "name", name, "requested", v, "clamped", c, "lo", lo, "hi", hi)
-	}
-	return c
 }

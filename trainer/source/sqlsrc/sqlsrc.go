@@ -95,7 +95,7 @@ func (s *Source) settings() (config, error) {
 	return config{
 		DSN:          raw,
 		AllowPrivate: envconfig.Truthy(ap),
-		MaxRows:      envInt(s.lookup, s.log(), envconfig.MaxSQLRows, DefaultMaxRows, minMaxRows, maxMaxRows),
+		MaxRows:      envconfig.Int(s.lookup, s.log(), envconfig.MaxSQLRows, DefaultMaxRows, minMaxRows, maxMaxRows),
 		Resolver:     s.resolver,
 		Logger:       s.log(),
 	}, nil
@@ -499,24 +499,4 @@ func converter(dbType string) func(any, *source.Value) {
 			*v = source.Value{Kind: source.String, Str: fmt.Append(nil, x)}
 		}
 	}
-}
-
-// envInt reads an integer variable with §2's rules: unset → def;
-// unparseable → def + env_var_unparseable; out of [lo, hi] → clamp +
-// env_var_clamped.
-func envInt(lookup func(string) (string, bool), log *slog.Logger, name string, def, lo, hi int64) int64 {
-	raw, ok := lookup(name)
-	if !ok || strings.TrimSpace(raw) == "" {
-		return def
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-	if err != nil {
-		log.Warn("env_var_unparseable", "name", name, "raw", raw, "fallback", def)
-		return def
-	}
-	c := min(max(v, lo), hi)
-	if c != v {
-		log.Warn("env_var_clamped", "name", name, "requested", v, "clamped", c, "lo", lo, "hi", hi)
-	}
-	return c
 }
