@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -146,40 +145,7 @@ type served struct {
 
 func startServe(t *testing.T, dir string, env []string, recipes string) *served {
 	t.Helper()
-	cmd := exec.Command(binPath, "serve", "--recipes", recipes, "--port", "0")
-	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &served{cmd: cmd, stderr: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	portc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.stderr.WriteString(line + "\n")
-			s.mu.Unlock()
-			var e map[string]any
-			if json.Unmarshal([]byte(line), &e) == nil && e["event"] == "serve_listening" {
-				portc <- fmt.Sprint(e["port"])
-			}
-		}
-	}()
-	go func() { cmd.Wait(); pw.Close(); close(s.done) }()
-	select {
-	case p := <-portc:
-		s.base = "http://127.0.0.1:" + p
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t.Fatalf("serve did not report serve_listening:\n%s", s.stderr)
-	}
-	return s
+	return startServeArgs(t, dir, env, "--recipes", recipes, "--port", "0")
 }
 
 type httpResp struct {
