@@ -78,6 +78,9 @@ type Config struct {
 	// ResultCacheBytes bounds each loaded model's result cache
 	// (RECOTEM_RESULT_CACHE_BYTES); 0 turns caching off.
 	ResultCacheBytes int64
+	// CopyArtifacts serves every artifact from a private copy instead of a
+	// leased mapping (RECOTEM_ARTIFACT_LOAD=copy; see guard.go).
+	CopyArtifacts bool
 
 	// Ready, when set, is called once every listener is bound with the TCP
 	// address (tests use it with Port 0).

@@ -28,6 +28,8 @@ func (a *app) handle(ctx *fasthttp.RequestCtx) {
 	r := a.reqPool.Get().(*request)
 	r.reset()
 	defer a.reqPool.Put(r)
+	faultGuard()
+	defer a.recoverFault(ctx, r)
 
 	// X-Request-ID: the client's when valid, else 12 random hex.
 	var ridBuf [12]byte

@@ -94,6 +94,10 @@ type recipeMetrics struct {
 	rescanErr   *metrics.Counter
 	metaIndex   *metrics.Counter
 	layoutUnexp *metrics.Counter
+	// file guard (guard.go)
+	fileChanged *metrics.Counter // the served artifact's file was written, truncated or changed in place
+	rehome      [2]*metrics.Counter
+	residencyG  [3]*metrics.Gauge // 1 on the served model's residency (mapped, leased, private)
 }
 
 type metricSet struct {
@@ -106,6 +110,7 @@ type metricSet struct {
 	validationOutside *metrics.Counter
 	watcherUnhandled  *metrics.Counter
 	watcherDivergence *metrics.Counter
+	requestFaults     *metrics.Counter
 	dirScanMu         sync.Mutex
 	dirScan           map[string]*metrics.Counter
 }
@@ -123,6 +128,7 @@ func newMetricSet(active func() float64) *metricSet {
 	s.validationOutside = s.set.NewCounter("recotem_v1_validation_errors_outside_verb_total")
 	s.watcherUnhandled = s.set.NewCounter("recotem_watcher_unhandled_errors_total")
 	s.watcherDivergence = s.set.NewCounter("recotem_watcher_state_divergence_total")
+	s.requestFaults = s.set.NewCounter("recotem_request_memory_faults_total")
 	s.set.NewGauge("recotem_active_recipes", active)
 	for _, r := range []string{"missing_extra", "api_error", "non_iam_error_no_fallback"} {
 		s.set.NewCounter(`recotem_bigquery_storage_fallback_total{reason="` + r + `"}`)
@@ -172,6 +178,12 @@ func (s *metricSet) forRecipe(name string) *recipeMetrics {
 		m.statFail = set.GetOrCreateCounter(`recotem_artifact_stat_failures_total{` + rl + `}`)
 		m.rescanErr = set.GetOrCreateCounter(`recotem_recipe_rescan_errors_total{` + rl + `}`)
 		m.metaIndex = set.GetOrCreateCounter(`recotem_metadata_index_build_errors_total{` + rl + `}`)
+		m.fileChanged = set.GetOrCreateCounter(`recotem_artifact_file_changes_total{` + rl + `}`)
+		m.rehome[0] = set.GetOrCreateCounter(`recotem_artifact_private_copies_total{` + rl + `,result="ok"}`)
+		m.rehome[1] = set.GetOrCreateCounter(`recotem_artifact_private_copies_total{` + rl + `,result="error"}`)
+		for i, r := range [...]string{"mapped", "leased", "private"} {
+			m.residencyG[i] = set.GetOrCreateGauge(`recotem_artifact_residency{`+rl+`,residency="`+r+`"}`, nil)
+		}
 		m.layoutUnexp = set.GetOrCreateCounter(`recotem_recommender_layout_unexpected_total{` + rl + `}`)
 		m.cacheHit = set.GetOrCreateCounter(`recotem_result_cache_lookups_total{` + rl + `,result="hit"}`)
 		m.cacheMiss = set.GetOrCreateCounter(`recotem_result_cache_lookups_total{` + rl + `,result="miss"}`)

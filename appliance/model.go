@@ -40,11 +40,14 @@ type opened struct {
 	sha    [32]byte
 	path   string // resolved artifact file
 	close  func() error
+	// art holds the verified bytes (nil for models that are not backed by
+	// an artifact, in tests); the guard watches and copies it (guard.go).
+	art *format.Artifact
 }
 
 // openFunc opens path (a pointer or an artifact) with the ring (nil: no
-// HMAC check) and limits. The default is openScoring.
-type openFunc func(path string, ring *format.KeyRing, lim format.Limits) (*opened, error)
+// HMAC check), limits and residency. The default is openScoring.
+type openFunc func(path string, ring *format.KeyRing, lim format.Limits, want format.Residency) (*opened, error)
 
 // loaded is one model as served: reference counted (see doc.go).
 type loaded struct {
@@ -59,6 +62,7 @@ type loaded struct {
 	version      string // "sha256:<hex>"
 	versionB     []byte
 	loadedAt     time.Time
+	rehomed      bool // a private copy the guard took when the file changed
 	// precomputed response fragments
 	legacyModel []byte // {"recipe":..,"trained_at":..,"best_class":..,"kid":..}
 	v1Prefix    []byte // ,"recipe":"..","model_version":"..",

@@ -5,18 +5,24 @@ import (
 	"github.com/recotem/recotem/scoring"
 )
 
-// openScoring is the production openFunc: verify and map the artifact with
-// format.Open, then build the scoring views over it (no copies).
-func openScoring(path string, ring *format.KeyRing, lim format.Limits) (*opened, error) {
-	art, err := format.Open(path, ring, lim)
+// openScoring is the production openFunc: verify and map (or copy) the
+// artifact with format.OpenAs, then build the scoring views over it.
+func openScoring(path string, ring *format.KeyRing, lim format.Limits, want format.Residency) (*opened, error) {
+	art, err := format.OpenAs(path, ring, lim, want)
 	if err != nil {
 		return nil, err
 	}
+	return scoringOver(art)
+}
+
+// scoringOver builds the scoring views over an open artifact (no copies);
+// on failure it closes art.
+func scoringOver(art *format.Artifact) (*opened, error) {
 	// The artifact's model.q8 flag and size choose the first pass.
 	m, err := scoring.Load(art, scoring.Options{})
 	if err != nil {
 		_ = art.Close()
 		return nil, withStage("deserialize", err)
 	}
-	return &opened{model: m, kid: art.Kid, fields: art.Header.Fields, sha: art.SHA256, path: art.Path, close: art.Close}, nil
+	return &opened{model: m, kid: art.Kid, fields: art.Header.Fields, sha: art.SHA256, path: art.Path, close: art.Close, art: art}, nil
 }

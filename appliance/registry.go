@@ -4,11 +4,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/recotem/recotem/appliance/metadata"
@@ -26,6 +30,9 @@ type entry struct {
 	cur     atomic.Pointer[loaded]
 	errText atomic.Pointer[string]
 	m       *recipeMetrics
+	// reloadNow asks the watcher for a load on its next tick whatever the
+	// marker says (the guard sets it after the file changed under a model).
+	reloadNow atomic.Bool
 
 	// watcher state
 	marker      fileMarker
@@ -150,6 +157,48 @@ func statMarker(path string) (fileMarker, error) {
 	return fileMarker{mod: st.ModTime().UnixNano(), size: st.Size()}, nil
 }
 
+// residency is where served artifacts' bytes live: a leased mapping
+// (falling back to a private copy where the lease is refused) unless the
+// configuration asks for private copies.
+func (a *app) residency() format.Residency {
+	if a.cfg.CopyArtifacts {
+		return format.Private
+	}
+	return format.Leased
+}
+
+// localMarker is a local artifact's marker: (mtime, size) of output.path
+// as the spec has it, plus (Go) its inode and ctime and, for a pointer, the
+// same four of the file it names, so that a file rewritten in place (even
+// with its mtime put back) or an append_sha target changed under an
+// unchanged pointer is seen.
+func localMarker(path string) (fileMarker, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileMarker{}, err
+	}
+	m := fileMarker{mod: st.ModTime().UnixNano(), size: st.Size(), tag: identity(st)}
+	if st.Size() <= format.MaxPointerBytes && st.Mode().IsRegular() {
+		if b, err := os.ReadFile(path); err == nil && format.IsPointer(b) {
+			target := filepath.Join(filepath.Dir(path), strings.TrimSpace(string(b)))
+			if tst, err := os.Stat(target); err == nil {
+				m.tag += fmt.Sprintf(" -> %s %d %d %s", filepath.Base(target), tst.ModTime().UnixNano(), tst.Size(), identity(tst))
+			} else {
+				m.tag += " -> " + filepath.Base(target) + " " + errClass(err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// identity is a file's inode and ctime ("" where the platform has none).
+func identity(st os.FileInfo) string {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("ino=%d ctime=%d", sys.Ino, sys.Ctim.Nano())
+	}
+	return ""
+}
+
 // loadModel opens e's artifact and joins its metadata; it does not publish.
 func (a *app) loadModel(e *entry) (*loaded, error) {
 	var op *opened
@@ -157,19 +206,12 @@ func (a *app) loadModel(e *entry) (*loaded, error) {
 	if blob.IsRemote(e.info.OutputPath) {
 		op, err = a.openRemote(e.info.OutputPath)
 	} else {
-		op, err = a.open(e.info.OutputPath, a.ring, a.cfg.Limits)
+		op, err = a.open(e.info.OutputPath, a.ring, a.cfg.Limits, a.residency())
 	}
 	if err != nil {
 		return nil, err
 	}
-	l := &loaded{opened: *op}
-	l.model, l.cacheBytes = withResultCache(l.model, a.cfg.ResultCacheBytes, e.m.cacheHit, e.m.cacheMiss)
-	l.refs.Store(1)
-	l.loadedAt = time.Now().UTC()
-	l.version = "sha256:" + hex.EncodeToString(l.sha[:])
-	l.versionB = []byte(l.version)
-	l.trainedAt = headerString(l.fields, "trained_at")
-	l.bestClass = headerString(l.fields, "best_class")
+	l := a.newLoaded(e, op)
 	if spec := e.info.Metadata; spec != nil {
 		t, err := metadata.Load(*spec, metadata.Options{Deny: a.cfg.MetadataDeny, MaxBytes: a.cfg.MaxDownloadBytes, Logger: a.log.With("recipe", e.name),
 			HTTP: &fetch.Fetcher{AllowPrivate: a.cfg.HTTPAllowPrivate, Timeout: a.cfg.HTTPTimeout}, Blobs: a.blobs()})
@@ -194,6 +236,20 @@ func (a *app) loadModel(e *entry) (*loaded, error) {
 	return l, nil
 }
 
+// newLoaded wraps an opened model for serving: one reference (the
+// registry's), a fresh result cache, and the header facts responses show.
+func (a *app) newLoaded(e *entry, op *opened) *loaded {
+	l := &loaded{opened: *op}
+	l.model, l.cacheBytes = withResultCache(l.model, a.cfg.ResultCacheBytes, e.m.cacheHit, e.m.cacheMiss)
+	l.refs.Store(1)
+	l.loadedAt = time.Now().UTC()
+	l.version = "sha256:" + hex.EncodeToString(l.sha[:])
+	l.versionB = []byte(l.version)
+	l.trainedAt = headerString(l.fields, "trained_at")
+	l.bestClass = headerString(l.fields, "best_class")
+	return l
+}
+
 // publish swaps l in and retires the previous model.
 func (a *app) publish(e *entry, l *loaded) {
 	old := e.cur.Swap(l)
@@ -201,6 +257,7 @@ func (a *app) publish(e *entry, l *loaded) {
 		old.release()
 	}
 	e.m.modelLoaded.Set(1)
+	e.m.setResidency(l)
 }
 
 func headerString(f map[string]json.RawMessage, key string) string {

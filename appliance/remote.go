@@ -176,7 +176,7 @@ func (a *app) statTimeout() time.Duration {
 // files give (mtime, size), objects their VersionId/ETag.
 func (a *app) artifactMarker(path string, timeout time.Duration) (fileMarker, error) {
 	if !blob.IsRemote(path) {
-		return statMarker(path)
+		return localMarker(path)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -268,7 +268,7 @@ func (a *app) openRemote(path string) (*opened, error) {
 		}
 	}
 	defer os.Remove(name)
-	op, err := a.open(name, a.ring, a.cfg.Limits)
+	op, err := a.open(name, a.ring, a.cfg.Limits, a.residency())
 	if err != nil {
 		return nil, err
 	}

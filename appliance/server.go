@@ -43,6 +43,9 @@ type app struct {
 	// object-store artifacts and metadata (remote.go)
 	remote remoteState
 
+	// file guard (guard.go)
+	guard *guard
+
 	// watcher
 	watchStop chan struct{}
 	watchDone chan struct{}
@@ -199,6 +202,8 @@ func (a *app) run(ctx context.Context) error {
 	a.reg = newRegistry()
 	defer a.closeBlobs() // after the drain and the watcher's stop
 	a.met = newMetricSet(func() float64 { return float64(a.reg.activeCount()) })
+	a.startGuard()
+	defer a.stopGuard() // last: requests and the watcher are done with every model
 
 	// 5. lenient load + parallel initial loads
 	a.dirSig = dirSignature(a.cfg.RecipesDir)

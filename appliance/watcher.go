@@ -80,6 +80,7 @@ func (a *app) tick(interval time.Duration) {
 	}
 	a.rescan()
 	a.poll(interval)
+	a.kickGuard() // a lease break whose signal was missed is seen here
 }
 
 // dirSignature fingerprints the *.yaml children (name, mtime, size), so an
@@ -265,6 +266,7 @@ func (a *app) dropEntry(e *entry, gauge bool) {
 	if old := e.cur.Swap(nil); old != nil {
 		old.release()
 	}
+	e.m.setResidency(nil)
 }
 
 type statResult struct {
@@ -354,7 +356,7 @@ func (a *app) handleStat(r statResult, timeout time.Duration) {
 		e.setErr("stat", "stat failed: "+class)
 		return
 	}
-	if e.hasMarker && r.m == e.marker {
+	if e.hasMarker && r.m == e.marker && !e.reloadNow.Load() {
 		if e.errKind == "timeout" || e.errKind == "stat" {
 			e.clearErr()
 		}
@@ -369,6 +371,7 @@ func (a *app) reload(e *entry, force bool) {
 	if e.stub {
 		return
 	}
+	e.reloadNow.Store(false)
 	m, err := a.artifactMarker(e.info.OutputPath, a.statTimeout())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -388,7 +391,9 @@ func (a *app) reload(e *entry, force bool) {
 	cur := e.cur.Load()
 	if !force && cur != nil {
 		sum, err := a.fileSHA(e.info.OutputPath)
-		if err == nil && sum == cur.sha {
+		// The same bytes never swap, except to map again a model the guard
+		// had to copy when its file changed (a backup copied back in place).
+		if err == nil && sum == cur.sha && !cur.rehomed {
 			// identical bytes with a new marker: never swap
 			if e.errKind == "missing" || e.errKind == "stat" || e.errKind == "timeout" || e.errKind == "load" {
 				e.clearErr()

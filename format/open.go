@@ -90,8 +90,9 @@ func ReadContainer(path string, ring *KeyRing, lim Limits) (*Container, error) {
 	return Parse(data, ring, lim)
 }
 
-// Artifact is a verified, memory-mapped artifact. Section accessors return
-// zero-copy views that are valid until Close.
+// Artifact is a verified artifact: its bytes mapped from the file or held
+// in a private copy (Residency). Section accessors return zero-copy views
+// that are valid until Close.
 type Artifact struct {
 	Path   string // the resolved file (pointer followed)
 	Kid    string
@@ -102,14 +103,29 @@ type Artifact struct {
 	c        *Container
 	sections map[string]Section
 	mapping  mmap.MMap
+
+	residency    Residency
+	leaseRefused string
+	file         *os.File  // Leased: the descriptor holding the lease
+	state        fileState // Leased: fstat at verification
+	lim          Limits
 }
 
 // Open resolves a pointer, enforces the caps, maps the file read-only,
 // verifies its HMAC over the mapped bytes (ring nil: development, unsigned),
-// and validates the payload layout. Load time is hashing time plus a
-// constant: nothing is copied or built per element, except the bounds checks
-// of CSR indices and string-table order.
+// and validates the payload layout: OpenAs with Mapped, for readers that
+// own the file. A server uses OpenAs with Leased or Private.
 func Open(path string, ring *KeyRing, lim Limits) (*Artifact, error) {
+	return OpenAs(path, ring, lim, Mapped)
+}
+
+// OpenAs is Open with a chosen residency. Leased takes a read lease before
+// mapping and verifying, and falls back to Private when the lease is
+// refused (LeaseRefused says why). Load time of a mapping is hashing time
+// plus a constant: nothing is copied or built per element, except the
+// bounds checks of CSR indices and string-table order; Private adds one
+// read of the file into anonymous memory.
+func OpenAs(path string, ring *KeyRing, lim Limits, want Residency) (*Artifact, error) {
 	lim = lim.withDefaults()
 	target, _, err := ResolvePointer(path, lim.MaxArtifactBytes)
 	if err != nil {
@@ -122,7 +138,12 @@ func Open(path string, ring *KeyRing, lim Limits) (*Artifact, error) {
 		}
 		return nil, fmt.Errorf("open artifact: %w", err)
 	}
-	defer f.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat artifact: %w", err)
@@ -130,29 +151,43 @@ func Open(path string, ring *KeyRing, lim Limits) (*Artifact, error) {
 	if st.Size() > lim.MaxArtifactBytes {
 		return nil, ErrTooLarge
 	}
-	var data []byte
-	var m mmap.MMap
-	if st.Size() >= MinSize {
-		m, err = mmap.Map(f, mmap.RDONLY, 0)
-		if err != nil {
-			return nil, fmt.Errorf("map artifact: %w", err)
-		}
-		data = m
-	} else {
+	if st.Size() < MinSize {
 		// Too small to be valid: read it so Parse reports the precise error.
-		data, err = io.ReadAll(io.LimitReader(f, MinSize))
+		data, err := io.ReadAll(io.LimitReader(f, MinSize))
 		if err != nil {
 			return nil, fmt.Errorf("read artifact: %w", err)
 		}
+		return openMapped(target, data, ring, lim)
 	}
-	a, err := openMapped(target, data, ring, lim)
-	if err != nil {
-		if m != nil {
-			_ = m.Unmap()
+	got, refused := want, ""
+	if want == Leased {
+		if err := takeLease(f); err != nil {
+			got, refused = Private, "read lease refused: "+err.Error()
+		} else if st, err = f.Stat(); err != nil { // the state the lease now guards
+			return nil, fmt.Errorf("stat artifact: %w", err)
 		}
+	}
+	var m mmap.MMap
+	if got == Private {
+		m, err = readPrivate(f, st.Size())
+	} else {
+		m, err = mmap.Map(f, mmap.RDONLY, 0)
+		if err != nil {
+			err = fmt.Errorf("map artifact: %w", err)
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
-	a.mapping = m
+	a, err := openMapped(target, m, ring, lim)
+	if err != nil {
+		_ = m.Unmap()
+		return nil, err
+	}
+	a.mapping, a.residency, a.leaseRefused = m, got, refused
+	if got == Leased {
+		a.file, a.state, keep = f, fileState{size: st.Size()}, true
+	}
 	return a, nil
 }
 
@@ -183,7 +218,7 @@ func openMapped(path string, data []byte, ring *KeyRing, lim Limits) (*Artifact,
 		}
 		return nil, err
 	}
-	return &Artifact{Path: path, Kid: c.Kid, Header: c.Header, SHA256: fileSum, Size: int64(len(data)), c: c, sections: secs}, nil
+	return &Artifact{Path: path, Kid: c.Kid, Header: c.Header, SHA256: fileSum, Size: int64(len(data)), c: c, sections: secs, lim: lim}, nil
 }
 
 // OpenBytes verifies and validates an artifact held in memory (tests,
@@ -193,14 +228,22 @@ func OpenBytes(data []byte, ring *KeyRing, lim Limits) (*Artifact, error) {
 	return openMapped("", data, ring, lim.withDefaults())
 }
 
-// Close unmaps the file. Every slice obtained from a is invalid afterwards.
+// Close unmaps the file (or frees the private copy) and then gives up the
+// lease, in that order: a held writer proceeds only once nothing can read
+// the mapping. Every slice obtained from a is invalid afterwards.
 func (a *Artifact) Close() error {
-	if a.mapping == nil {
-		return nil
+	var err error
+	if m := a.mapping; m != nil {
+		a.mapping = nil
+		err = m.Unmap()
 	}
-	m := a.mapping
-	a.mapping = nil
-	return m.Unmap()
+	if f := a.file; f != nil {
+		a.file = nil
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 // Section returns a section's table entry.

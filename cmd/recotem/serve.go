@@ -93,6 +93,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		HTTPTimeout:        env.HTTPTimeout,
 		HTTPAllowPrivate:   env.HTTPAllowPrivate,
 		ResultCacheBytes:   env.ResultCacheBytes,
+		CopyArtifacts:      env.ArtifactLoad == "copy",
 	}
 	if fs.Changed("host") {
 		cfg.Host = *host

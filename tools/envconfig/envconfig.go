@@ -42,6 +42,7 @@ const (
 	StartupParallelism  = "RECOTEM_STARTUP_PARALLELISM"
 	APIPlaintext        = "RECOTEM_API_PLAINTEXT"
 	ResultCacheBytes    = "RECOTEM_RESULT_CACHE_BYTES"
+	ArtifactLoad        = "RECOTEM_ARTIFACT_LOAD"
 	// RecipePrefix starts the recipe expansion variables (§3.4).
 	RecipePrefix = "RECOTEM_RECIPE_"
 )
@@ -144,6 +145,14 @@ type Config struct {
 	// (RECOTEM_RESULT_CACHE_BYTES, an extension of this implementation):
 	// default 32 MiB, [0, 16 GiB], 0 turns caching off.
 	ResultCacheBytes int64
+
+	// ArtifactLoad is where serve keeps verified artifact bytes
+	// (RECOTEM_ARTIFACT_LOAD, an extension of this implementation): "auto"
+	// (default) maps each file under a read lease, falling back to a
+	// private copy where the file system refuses the lease; "copy" always
+	// serves from a private copy. Anything else is a configuration error
+	// for serve.
+	ArtifactLoad string
 
 	apiPlaintext string
 	lookup       Lookup
@@ -447,6 +456,14 @@ func Load(lookup Lookup, opts Options) (*Config, error) {
 	}
 	c.Drain = time.Duration(l.int64(DrainSeconds, 30, 1, 300, false)) * time.Second
 	c.ResultCacheBytes = l.int64(ResultCacheBytes, 32*MiB, 0, 16*GiB, true)
+	c.ArtifactLoad = "auto"
+	if v, ok := l.str(ArtifactLoad); ok {
+		if lv := strings.ToLower(v); lv == "auto" || lv == "copy" {
+			c.ArtifactLoad = lv
+		} else if strict(CmdServe) {
+			fail(&Error{Var: ArtifactLoad, Msg: "must be auto or copy, not " + quote(v)})
+		}
+	}
 	for _, f := range l.list(MetadataFieldDeny, nil) {
 		c.MetadataFieldDeny = append(c.MetadataFieldDeny, strings.ToLower(f))
 	}

@@ -54,7 +54,7 @@ func TestDefaults(t *testing.T) {
 		MaxArtifactBytes: 2 * GiB, MaxPayloadBytes: 512 * MiB, MaxDownloadBytes: 256 * MiB,
 		HTTPTimeout: 30 * time.Second, MaxSQLRows: 50_000_000,
 		AllowedHosts: []string{"127.0.0.1", "localhost"}, Drain: 30 * time.Second,
-		LockDir: "/var/tmp/recotem-locks", ResultCacheBytes: 32 * MiB,
+		LockDir: "/var/tmp/recotem-locks", ResultCacheBytes: 32 * MiB, ArtifactLoad: "auto",
 	}
 	got := *c
 	got.lookup = nil
