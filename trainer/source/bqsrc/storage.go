@@ -1,3 +1,5 @@
+//go:build !recotem_nocloud
+
 package bqsrc
 
 import (
