@@ -27,8 +27,23 @@ bench:
 fuzz:
 	$(GO) test ./format -run '^$$' -fuzz FuzzParse -fuzztime 60s
 
-demo: build
-	./scripts/demo.sh
+demo: demo-build
+	BIN=$(DEMO_BIN) ./scripts/demo.sh
 
 clean:
 	rm -rf bin
+
+# --- demo binary, container image, deployment tests ------------------------
+
+# make demo builds its own binary without the cloud SDKs (object stores,
+# BigQuery: build tag recotem_nocloud), which is most of a first build's
+# downloads and compile time, and shows progress while it builds. `make
+# build` and the image keep every backend.
+DEMO_BIN ?= bin/recotem-demo
+DEMO_TAGS ?= recotem_nocloud
+
+.PHONY: demo-build image image-test test-deploy
+
+demo-build:
+	@OUT=$(DEMO_BIN) TAGS='$(DEMO_TAGS)' GO=$(GO) ./scripts/build-progress.sh
+

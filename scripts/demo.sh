@@ -22,8 +22,19 @@ fi
 source "$STATE/keys.env"
 PORT=${RECOTEM_PORT:-8080}
 
-echo "== training examples/movielens/recipe.yaml (this searches several algorithms; a few minutes on 2 cores)"
-"$BIN" train examples/movielens/recipe.yaml -q 2> "$STATE/train.log" || {
+echo "== training examples/movielens/recipe.yaml (this searches several algorithms; a minute or two on 2 cores)"
+"$BIN" train examples/movielens/recipe.yaml 2> "$STATE/train.log" &
+train_pid=$!
+# Progress from the structured log: one line per phase and per trial.
+tail -n +1 -f --pid="$train_pid" "$STATE/train.log" 2>/dev/null | awk '
+  function field(k,   m) { if (match($0, "\"" k "\":\"?[^\",}]*")) { m = substr($0, RSTART, RLENGTH); sub(/^"[^"]*":"?/, "", m); return m } return "" }
+  /"event":"data_cleansed"/  { printf "   data: %s interactions after cleansing\n", field("n_rows"); fflush() }
+  /"event":"search_started"/ { total = field("n_trials"); printf "   searching %s trials\n", total; fflush() }
+  /"event":"trial_done"/     { n++; s = field("score") + 0; a = field("algorithm"); sub(/Recommender$/, "", a)
+                               if (s > best) { best = s; ba = a }
+                               printf "   trial %d/%s  %-10s score %.4f  (best %.4f %s)\n", n, total, a, s, best, ba; fflush() }
+  /"event":"final_model_trained"/ { printf "   refit %s on all rows\n", field("recommender"); fflush() }'
+wait "$train_pid" || {
   echo "training failed; last log lines:" >&2; tail -5 "$STATE/train.log" >&2; exit 1; }
 grep '"event":"train_done"' "$STATE/train.log" | tail -1
 
