@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 // repoRoot walks up from the working directory to go.mod.
@@ -34,9 +36,7 @@ func repoRoot(t *testing.T) string {
 func TestMovieLensPopularity(t *testing.T) {
 	path := filepath.Join(repoRoot(t), "..", "shared", "data", "movielens", "ratings.csv")
 	f, err := os.Open(path)
-	if err != nil {
-		t.Skipf("MovieLens data not available at %s: %v", path, err)
-	}
+	testenv.Require(t, testenv.MovieLens, err == nil, "MovieLens data not available at %s: %v", path, err)
 	defer f.Close()
 	r := csv.NewReader(f)
 	if _, err := r.Read(); err != nil {

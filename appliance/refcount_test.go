@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 // TestRetiredModelClosedAfterLastRelease: a swap never unmaps a model that
@@ -109,9 +111,7 @@ func TestImportRules(t *testing.T) {
 		t.Skip("runs go list")
 	}
 	out, err := exec.Command("go", "list", "-deps", "github.com/recotem/recotem/appliance/...").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
+	testenv.Require(t, testenv.GoTool, err == nil, "go list: %v", err)
 	for _, p := range strings.Fields(string(out)) {
 		if strings.HasPrefix(p, "github.com/recotem/recotem/trainer") || strings.HasPrefix(p, "github.com/recotem/recotem/bench") {
 			t.Errorf("appliance depends on %s", p)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/tools/blob"
 )
 
@@ -80,10 +81,7 @@ func changedModel() testModel {
 
 // s3Prefix skips unless the S3 server of .ci/services/s3.sh runs.
 func s3Prefix(t *testing.T) string {
-	ep := os.Getenv("RECOTEM_TEST_S3_ENDPOINT")
-	if ep == "" {
-		t.Skip("RECOTEM_TEST_S3_ENDPOINT is unset: start an S3 server with .ci/services/s3.sh to run the S3 serve tests")
-	}
+	ep := testenv.Getenv(t, testenv.S3, "RECOTEM_TEST_S3_ENDPOINT")
 	fakeAWS(t, ep, os.Getenv("RECOTEM_TEST_S3_ACCESS_KEY"), os.Getenv("RECOTEM_TEST_S3_SECRET_KEY"))
 	return fmt.Sprintf("s3://%s/appliance-%d", os.Getenv("RECOTEM_TEST_S3_BUCKET"), time.Now().UnixNano())
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 // startServer serves h on 127.0.0.1:0 until the test ends and returns its
@@ -60,9 +62,7 @@ func movieLensColumn(t testing.TB, col int) [][]byte {
 	t.Helper()
 	path := filepath.Join(repoRoot(t), "..", "shared", "data", "movielens", "ratings.csv")
 	f, err := os.Open(path)
-	if err != nil {
-		t.Skipf("MovieLens data not available at ../shared/data/movielens/ratings.csv: %v", err)
-	}
+	testenv.Require(t, testenv.MovieLens, err == nil, "MovieLens data not available: %v", err)
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	seen := map[string]bool{}

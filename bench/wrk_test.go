@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 var forceWrk = flag.Bool("force-wrk", false, "run TestAgreesWithWrk even when the machine looks busy")
@@ -80,10 +82,7 @@ Transfer/sec:      5.99MB
 // and a non-race build. BENCHMARKS.md also compares them against
 // a zero-delay server.
 func TestAgreesWithWrk(t *testing.T) {
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		t.Skip("wrk not on PATH (Debian package wrk)")
-	}
+	wrk := testenv.LookPath(t, testenv.Wrk, "wrk")
 	if testing.Short() || raceEnabled {
 		t.Skip("timing comparison: not in -short or -race runs")
 	}

@@ -10,16 +10,13 @@ import (
 	"testing"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/tools/inspect"
 )
 
 func python(t *testing.T) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not on PATH: byte-compatibility test against testdata/compat.py skipped")
-	}
-	return py
+	return testenv.LookPath(t, testenv.Python3, "python3")
 }
 
 // TestCompatPythonWrites: an artifact written by an independent stdlib
@@ -59,7 +56,7 @@ func TestCompatPythonWrites(t *testing.T) {
 	}
 	bin := filepath.Join(dir, "recotem")
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/recotem").CombinedOutput(); err != nil {
-		t.Skipf("cmd/recotem does not build here, binary check skipped: %v\n%s", err, out)
+		testenv.Require(t, testenv.GoTool, false, "cmd/recotem does not build here, binary check skipped: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "inspect", p)
 	cmd.Env = append(os.Environ(), "RECOTEM_SIGNING_KEYS=py:"+keyHex)

@@ -33,6 +33,8 @@ import (
 
 	"golang.org/x/crypto/scrypt"
 	_ "modernc.org/sqlite"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 // accEnv is one test's sandbox: a temp dir, a two-kid signing ring (k1
@@ -66,9 +68,8 @@ func newAcc(t *testing.T) *accEnv {
 	a.ringEnv = "RECOTEM_SIGNING_KEYS=k1:" + hex.EncodeToString(a.k1) + ",k2:" + hex.EncodeToString(a.k2)
 	a.env = []string{a.ringEnv, "RECOTEM_LOCK_DIR=" + filepath.Join(a.dir, "locks")}
 	a.quickstart = filepath.Join(repoRoot(t), "examples", "quickstart", "interactions.csv")
-	if _, err := os.Stat(a.quickstart); err != nil {
-		t.Skipf("bundled quickstart data missing: %v", err)
-	}
+	_, err := os.Stat(a.quickstart)
+	testenv.Require(t, testenv.Quickstart, err == nil, "bundled quickstart data missing: %v", err)
 	return a
 }
 

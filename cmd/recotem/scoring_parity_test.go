@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/scoring"
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/algo/factor"
@@ -45,14 +46,13 @@ func movieLensPath(t testing.TB, name string) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
+			testenv.Require(t, testenv.MovieLens, false, "repository root (go.mod) not found, so neither is ../shared/data/movielens beside it")
 		}
 		dir = parent
 	}
 	p := filepath.Join(dir, "..", "shared", "data", "movielens", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("MovieLens data absent (%s): %v", p, err)
-	}
+	_, err = os.Stat(p)
+	testenv.Require(t, testenv.MovieLens, err == nil, "MovieLens data absent: %v", err)
 	return p
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/search"
 )
 
@@ -18,15 +19,15 @@ import (
 // .ci/services): together they run exactly n_trials trials, each trial
 // number once.
 func TestThreeTrainProcessesShareOneTrialPool(t *testing.T) {
-	for _, db := range []struct{ name, url, user, pw, userEnv, pwEnv string }{
-		{"postgres", "RECOTEM_TEST_POSTGRES_URL", "RECOTEM_TEST_POSTGRES_USER", "RECOTEM_TEST_POSTGRES_PASSWORD", "PGUSER", "PGPASSWORD"},
-		{"mariadb", "RECOTEM_TEST_MYSQL_URL", "RECOTEM_TEST_MYSQL_USER", "RECOTEM_TEST_MYSQL_PASSWORD", "MYSQL_USER", "MYSQL_PWD"},
+	for _, db := range []struct {
+		need                                testenv.Need
+		name, url, user, pw, userEnv, pwEnv string
+	}{
+		{testenv.Postgres, "postgres", "RECOTEM_TEST_POSTGRES_URL", "RECOTEM_TEST_POSTGRES_USER", "RECOTEM_TEST_POSTGRES_PASSWORD", "PGUSER", "PGPASSWORD"},
+		{testenv.MySQL, "mariadb", "RECOTEM_TEST_MYSQL_URL", "RECOTEM_TEST_MYSQL_USER", "RECOTEM_TEST_MYSQL_PASSWORD", "MYSQL_USER", "MYSQL_PWD"},
 	} {
 		t.Run(db.name, func(t *testing.T) {
-			url := os.Getenv(db.url)
-			if url == "" {
-				t.Skipf("SKIP: %s is not set; .ci/run starts the server (see .ci/services)", db.url)
-			}
+			url := testenv.Getenv(t, db.need, db.url)
 			creds := map[string]string{db.userEnv: os.Getenv(db.user), db.pwEnv: os.Getenv(db.pw)}
 			k := genKeys(t)
 			dir := t.TempDir()

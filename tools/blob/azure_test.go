@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 // azureEnv clears every AZURE_STORAGE_* variable the azureblob driver
@@ -28,10 +30,7 @@ func azureEnv(t testing.TB) {
 // when azurite is not running.
 func azureSharedKey(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv("RECOTEM_TEST_AZURE_ENDPOINT")
-	if ep == "" {
-		t.Skip("RECOTEM_TEST_AZURE_ENDPOINT is unset: start azurite with .ci/services/azure.sh to run the Azure tests")
-	}
+	ep := testenv.Getenv(t, testenv.Azure, "RECOTEM_TEST_AZURE_ENDPOINT")
 	u, err := url.Parse(ep)
 	if err != nil {
 		t.Fatalf("RECOTEM_TEST_AZURE_ENDPOINT %q: %v", ep, err)
@@ -49,10 +48,7 @@ func azureSharedKey(t testing.TB) string {
 // alone (its BlobEndpoint names the emulator).
 func azureConnString(t testing.TB) string {
 	t.Helper()
-	cs := os.Getenv("RECOTEM_TEST_AZURE_CONNECTION_STRING")
-	if cs == "" {
-		t.Skip("RECOTEM_TEST_AZURE_CONNECTION_STRING is unset: start azurite with .ci/services/azure.sh to run the Azure tests")
-	}
+	cs := testenv.Getenv(t, testenv.Azure, "RECOTEM_TEST_AZURE_CONNECTION_STRING")
 	azureEnv(t)
 	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", cs)
 	return fmt.Sprintf("az://%s/%s-%d", os.Getenv("RECOTEM_TEST_AZURE_CONTAINER"), t.Name(), time.Now().UnixNano())

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 func TestParse(t *testing.T) {
@@ -170,10 +172,7 @@ func TestFileStore(t *testing.T) {
 // not running.
 func s3Base(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv("RECOTEM_TEST_S3_ENDPOINT")
-	if ep == "" {
-		t.Skip("RECOTEM_TEST_S3_ENDPOINT is unset: start an S3 server with .ci/services/s3.sh to run the S3 tests")
-	}
+	ep := testenv.Getenv(t, testenv.S3, "RECOTEM_TEST_S3_ENDPOINT")
 	t.Setenv("AWS_ENDPOINT_URL", ep)
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv("RECOTEM_TEST_S3_ACCESS_KEY"))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv("RECOTEM_TEST_S3_SECRET_KEY"))

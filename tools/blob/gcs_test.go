@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 // gcsBase points the storage client at the fake-gcs-server of
@@ -19,10 +21,7 @@ import (
 // running.
 func gcsBase(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv("RECOTEM_TEST_GCS_ENDPOINT")
-	if ep == "" {
-		t.Skip("RECOTEM_TEST_GCS_ENDPOINT is unset: start fake-gcs-server with .ci/services/gcs.sh to run the GCS tests")
-	}
+	ep := testenv.Getenv(t, testenv.GCS, "RECOTEM_TEST_GCS_ENDPOINT")
 	t.Setenv("STORAGE_EMULATOR_HOST", ep)
 	t.Setenv("STORAGE_EMULATOR_HOST_GRPC", "")
 	return fmt.Sprintf("gs://%s/%s-%d", os.Getenv("RECOTEM_TEST_GCS_BUCKET"), t.Name(), time.Now().UnixNano())

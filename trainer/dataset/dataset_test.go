@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/recipe"
 )
@@ -277,9 +278,8 @@ func repoRoot(t testing.TB) string {
 
 func movielens(t testing.TB) *recipe.Recipe {
 	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "../shared/data/movielens/ratings.csv")); err != nil {
-		t.Skip("MovieLens data absent: ../shared/data/movielens/ratings.csv relative to the repository root")
-	}
+	_, err := os.Stat(filepath.Join(root, "../shared/data/movielens/ratings.csv"))
+	testenv.Require(t, testenv.MovieLens, err == nil, "MovieLens data absent: %v", err)
 	r, err := recipe.Load(filepath.Join(root, "examples/movielens/recipe.yaml"), recipe.Options{})
 	if err != nil {
 		t.Fatal(err)

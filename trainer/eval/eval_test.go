@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/sparse"
 )
@@ -137,9 +138,7 @@ func TestEvaluateErrors(t *testing.T) {
 // depend on GOMAXPROCS.
 func TestTopPopParity(t *testing.T) {
 	dir, ok := MovieLensSplitDir()
-	if !ok {
-		t.Skipf("MovieLens split not found at %s relative to the repository root", MovieLensSplitRel)
-	}
+	testenv.Require(t, testenv.MovieLens, ok, "MovieLens split not found at %s relative to the repository root", MovieLensSplitRel)
 	t.Run("numeric", func(t *testing.T) { testTopPop(t, dir, LoadMovieLensSplitNumeric, 0.1170, 0.1180, 0.00006) })
 	// String order breaks popularity ties differently (0.1166 / 0.1173).
 	t.Run("string", func(t *testing.T) { testTopPop(t, dir, LoadMovieLensSplit, 0.1170, 0.1180, 0.001) })

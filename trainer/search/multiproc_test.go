@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 // TestMain lets the test binary act as a `recotem train`-like worker
@@ -66,10 +68,7 @@ func helperMain() int {
 func TestMultiProcessSharedStudy(t *testing.T) {
 	for _, db := range []struct{ name, env string }{{"postgres", "RECOTEM_TEST_POSTGRES_URL"}, {"mysql", "RECOTEM_TEST_MYSQL_URL"}} {
 		t.Run(db.name, func(t *testing.T) {
-			url := os.Getenv(db.env)
-			if url == "" {
-				t.Skipf("SKIPPING three-process %s study: %s is not set (run .ci/services/*.sh)", db.name, db.env)
-			}
+			url := testenv.Getenv(t, testenv.Need(db.name), db.env)
 			study := uniqueStudy(t)
 			type out struct {
 				trials []int

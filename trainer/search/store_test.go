@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/failure"
 )
@@ -44,9 +45,7 @@ func storeCases(t *testing.T) []storeCase {
 
 func openCase(t *testing.T, c storeCase, grace time.Duration) Store {
 	t.Helper()
-	if c.path == "" && c.name != "memory" {
-		t.Skipf("SKIPPING %s trial-store test: RECOTEM_TEST_%s_URL is not set (run .ci/services/*.sh)", c.name, strings.ToUpper(c.name))
-	}
+	testenv.Require(t, testenv.Need(c.name), c.path != "" || c.name == "memory", "RECOTEM_TEST_%s_URL is unset", strings.ToUpper(c.name))
 	s, err := OpenStoreWith(c.path, StoreOptions{Lookup: testLookup, Grace: grace})
 	if err != nil {
 		t.Fatalf("open %s: %v", c.name, err)

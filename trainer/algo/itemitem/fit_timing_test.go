@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/eval"
 	"github.com/recotem/recotem/trainer/sparse"
@@ -96,7 +97,7 @@ func benchFit(b *testing.B, X *sparse.CSR, alias string, p algo.Params) {
 func BenchmarkFitMovieLens(b *testing.B) {
 	dir, ok := eval.MovieLensSplitDir()
 	if !ok {
-		b.Skipf("MovieLens split not found at %s relative to the repository root", eval.MovieLensSplitRel)
+		testenv.Require(b, testenv.MovieLens, false, "MovieLens split not found at %s relative to the repository root", eval.MovieLensSplitRel)
 	}
 	train, _, err := eval.LoadMovieLensSplitNumeric(dir)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/eval"
 	"github.com/recotem/recotem/trainer/sparse"
@@ -26,9 +27,7 @@ func loadMovieLens(t *testing.T) (train, test *sparse.CSR) {
 		t.Skip("parity fits real MovieLens data; run without -race")
 	}
 	dir, ok := eval.MovieLensSplitDir()
-	if !ok {
-		t.Skipf("MovieLens split not found at %s relative to the repository root", eval.MovieLensSplitRel)
-	}
+	testenv.Require(t, testenv.MovieLens, ok, "MovieLens split not found at %s relative to the repository root", eval.MovieLensSplitRel)
 	// Numeric id order is the index order of irspack's reference run.
 	train, test, err := eval.LoadMovieLensSplitNumeric(dir)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/tools/blob"
 	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/recipe"
@@ -37,10 +38,7 @@ func repoRoot(t testing.TB) string {
 // returns a unique "s3://<bucket>/<prefix>"; it skips when none runs.
 func s3Base(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv("RECOTEM_TEST_S3_ENDPOINT")
-	if ep == "" {
-		t.Skip("RECOTEM_TEST_S3_ENDPOINT is unset: start an S3 server with .ci/services/s3.sh to run the S3 source tests")
-	}
+	ep := testenv.Getenv(t, testenv.S3, "RECOTEM_TEST_S3_ENDPOINT")
 	t.Setenv("AWS_ENDPOINT_URL", ep)
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv("RECOTEM_TEST_S3_ACCESS_KEY"))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv("RECOTEM_TEST_S3_SECRET_KEY"))
@@ -78,9 +76,7 @@ func TestS3CSVMovieLens(t *testing.T) {
 	base := s3Base(t)
 	local := filepath.Join(repoRoot(t), "..", "shared", "data", "movielens", "ratings.csv")
 	data, err := os.ReadFile(local)
-	if err != nil {
-		t.Skipf("MovieLens data absent (%v): place it at ../shared/data/movielens relative to the repository root", err)
-	}
+	testenv.Require(t, testenv.MovieLens, err == nil, "MovieLens data absent: %v", err)
 	ctx := context.Background()
 	uri := base + "/ratings.csv"
 	if err := Store().Put(ctx, uri, bytes.NewReader(data)); err != nil {

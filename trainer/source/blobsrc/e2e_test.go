@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/recotem/recotem/internal/testenv"
 )
 
 // TestS3TrainServeHotSwapEndToEnd drives the real binary against a real S3
@@ -33,9 +35,7 @@ func TestS3TrainServeHotSwapEndToEnd(t *testing.T) {
 	}
 	root := repoRoot(t)
 	ratings, err := os.ReadFile(filepath.Join(root, "..", "shared", "data", "movielens", "ratings.csv"))
-	if err != nil {
-		t.Skipf("MovieLens data absent (%v): place it at ../shared/data/movielens relative to the repository root", err)
-	}
+	testenv.Require(t, testenv.MovieLens, err == nil, "MovieLens data absent: %v", err)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "recotem")
 	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "recotem")).CombinedOutput(); err != nil {

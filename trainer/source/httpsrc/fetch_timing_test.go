@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/source"
 )
 
@@ -25,9 +26,7 @@ func BenchmarkHTTPSMovieLens(b *testing.B) {
 		dir = filepath.Dir(dir)
 	}
 	body, err := os.ReadFile(filepath.Join(dir, "../shared/data/movielens/ratings.csv"))
-	if err != nil {
-		b.Skip("MovieLens data absent: ../shared/data/movielens/ratings.csv relative to the repository root")
-	}
+	testenv.Require(b, testenv.MovieLens, err == nil, "MovieLens data absent: %v", err)
 	srv := tlsServerTB(b, body)
 	pin := sum(body)
 	r := csvRecipe(srv.URL+"/data.csv", &pin)

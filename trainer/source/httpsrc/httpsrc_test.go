@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/tools/fetch"
 	"github.com/recotem/recotem/trainer/dataset"
 	"github.com/recotem/recotem/trainer/failure"
@@ -345,9 +346,7 @@ func TestMovieLensIngestOverHTTPS(t *testing.T) {
 	}
 	p := filepath.Join(repoRoot(t), "../shared/data/movielens/ratings.csv")
 	body, err := os.ReadFile(p)
-	if err != nil {
-		t.Skip("MovieLens data absent: ../shared/data/movielens/ratings.csv relative to the repository root")
-	}
+	testenv.Require(t, testenv.MovieLens, err == nil, "MovieLens data absent: %v", err)
 	srv := tlsServer(t, body)
 	pin := "4648bcd05e40e0654697daac07fc98221ebe0dfa57c93f8fe89bbf720d90c8ab"
 	r := csvRecipe(srv.URL+"/data.csv", &pin)

@@ -15,6 +15,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/source"
 )
@@ -35,11 +36,8 @@ type server struct {
 func connectServer(tb testing.TB, dialect string) *server {
 	tb.Helper()
 	prefix := map[string]string{Postgres: "RECOTEM_TEST_POSTGRES", MySQL: "RECOTEM_TEST_MYSQL"}[dialect]
-	raw, user, pw := os.Getenv(prefix+"_URL"), os.Getenv(prefix+"_USER"), os.Getenv(prefix+"_PASSWORD")
-	if raw == "" {
-		tb.Skipf("SKIPPING REAL-SERVER SQL SOURCE TESTS: %s_URL is not set (source .ci/services/%s.sh to start a server)",
-			prefix, map[string]string{Postgres: "postgres", MySQL: "mariadb"}[dialect])
-	}
+	raw := testenv.Getenv(tb, map[string]testenv.Need{Postgres: testenv.Postgres, MySQL: testenv.MySQL}[dialect], prefix+"_URL")
+	user, pw := os.Getenv(prefix+"_USER"), os.Getenv(prefix+"_PASSWORD")
 	u, err := url.Parse(raw)
 	if err != nil {
 		tb.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/dataset"
 	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/recipe"
@@ -117,9 +118,7 @@ func TestSQLiteMovieLensIngest(t *testing.T) {
 		root = filepath.Dir(root)
 	}
 	f, err := os.Open(filepath.Join(root, "../shared/data/movielens/ratings.csv"))
-	if err != nil {
-		t.Skip("MovieLens data absent: ../shared/data/movielens/ratings.csv relative to the repository root")
-	}
+	testenv.Require(t, testenv.MovieLens, err == nil, "MovieLens data absent: %v", err)
 	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
 	if err != nil {
