@@ -5,18 +5,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/eval"
 	"github.com/recotem/recotem/trainer/sparse"
 )
 
-func loadSplit(tb testing.TB) (train, test *sparse.CSR) {
+// splitDir returns the MovieLens split's directory; its absence ends the
+// test (testenv: a skip, or a failure where MovieLens is required).
+func splitDir(tb testing.TB) string {
 	tb.Helper()
 	dir, ok := eval.MovieLensSplitDir()
-	if !ok {
-		tb.Skipf("MovieLens split not found at %s relative to the repository root", eval.MovieLensSplitRel)
-	}
-	train, test, err := eval.LoadMovieLensSplitNumeric(dir)
+	testenv.Require(tb, testenv.MovieLens, ok, "MovieLens split not found at %s relative to the repository root", eval.MovieLensSplitRel)
+	return dir
+}
+
+func loadSplit(tb testing.TB) (train, test *sparse.CSR) {
+	tb.Helper()
+	train, test, err := eval.LoadMovieLensSplitNumeric(splitDir(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -82,8 +88,16 @@ func TestParityTruncatedSVD(t *testing.T) {
 
 // TestParityBPRFM has no irspack figure (upstream cannot train BPRFM, §2.7);
 // it asserts BPRFM clearly beats TopPop's nDCG@20 (0.1170) on the same split.
+// -short and a missing split skip (or fail) the whole test up front; after
+// that every loss's subtest must run to its end: a skipped subtest fails it.
 func TestParityBPRFM(t *testing.T) {
-	for _, loss := range []string{"bpr", "warp"} {
+	if testing.Short() {
+		t.Skip("parity test trains on MovieLens; skipped with -short")
+	}
+	splitDir(t)
+	losses := []string{"bpr", "warp"}
+	ran := 0
+	for _, loss := range losses {
 		t.Run(loss, func(t *testing.T) {
 			c := DefaultBPRFMConfig()
 			c.NComponents, c.TrainEpochs, c.Loss = 64, 30, loss
@@ -93,6 +107,10 @@ func TestParityBPRFM(t *testing.T) {
 			}
 			// Floor: 0.97 × ref = 1.1 × TopPop's 0.1170.
 			parityRef(t, rec, 0.1170/0.97*1.1, 0.1180, "1.1×TopPop/0.97")
+			ran++
 		})
+	}
+	if ran != len(losses) && !t.Failed() {
+		t.Fatalf("%d of %d loss subtests ran to the end; the others skipped, and a skipped parity check is not a pass", ran, len(losses))
 	}
 }
