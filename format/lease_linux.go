@@ -3,6 +3,7 @@
 package format
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 	"unsafe"
@@ -16,8 +17,32 @@ import (
 // Changed; a periodic check covers a missed signal.
 var LeaseSignal os.Signal = syscall.SIGIO
 
-// takeLease places a read lease on f (opened read-only).
+// leaseFS are the file systems whose every writer goes through this
+// kernel, so that a read lease holds off all of them. On a network file
+// system (NFS, SMB, Ceph) or FUSE a writer on another host, or behind the
+// daemon, never breaks the lease: such files are served from a private
+// copy. overlayfs: writers through the overlay break the lease; writes
+// into its upper directory from outside the overlay do not (docs/format.md §5).
+var leaseFS = map[int64]string{
+	unix.EXT4_SUPER_MAGIC:      "ext2/3/4",
+	unix.XFS_SUPER_MAGIC:       "xfs",
+	unix.BTRFS_SUPER_MAGIC:     "btrfs",
+	unix.TMPFS_MAGIC:           "tmpfs",
+	unix.F2FS_SUPER_MAGIC:      "f2fs",
+	0x2fc12fc1:                 "zfs",
+	unix.OVERLAYFS_SUPER_MAGIC: "overlayfs",
+}
+
+// takeLease places a read lease on f (opened read-only) when f's file
+// system is one where a lease holds off every writer.
 func takeLease(f *os.File) error {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("statfs: %w", err)
+	}
+	if _, ok := leaseFS[int64(st.Type)]; !ok {
+		return fmt.Errorf("file system type %#x is shared or unknown: a lease cannot hold off its writers", st.Type)
+	}
 	_, err := unix.FcntlInt(f.Fd(), unix.F_SETLEASE, unix.F_RDLCK)
 	return err
 }

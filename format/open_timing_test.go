@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,4 +122,73 @@ func bigArtifact(b *testing.B, n int64) (string, []byte) {
 		b.Fatal(err)
 	}
 	return p, file
+}
+
+// BenchmarkOpenResidency compares the residencies on one artifact in one
+// run: open+close time, and what an open artifact adds to the process's
+// resident memory (RssAnon: private pages, RssFile: mapped page cache,
+// from /proc/self/status). "copy" is Copy of a Leased artifact: what the
+// serve guard pays when a writer opens a served file.
+//
+//	go test -run '^$' -bench OpenResidency -benchtime 3x -timeout 30m ./format -args -format.bench1gib
+func BenchmarkOpenResidency(b *testing.B) {
+	n := int64(128 << 20)
+	name := "128MiB"
+	if *bench1GiB {
+		n, name = 1<<30, "1GiB"
+	}
+	p, _ := bigArtifact(b, n)
+	lim := format.Limits{MaxArtifactBytes: 2 << 30, MaxPayloadBytes: 2 << 30}
+	ring := testRing(b)
+	for _, mode := range []struct {
+		name string
+		r    format.Residency
+		copy bool
+	}{{"mapped", format.Mapped, false}, {"leased", format.Leased, false}, {"private", format.Private, false}, {"copy", format.Leased, true}} {
+		b.Run("size="+name+"/"+mode.name, func(b *testing.B) {
+			var anon, file int64
+			b.SetBytes(n)
+			for b.Loop() {
+				a0, f0 := rss(b)
+				a, err := format.OpenAs(p, ring, lim, mode.r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				held := a
+				if mode.copy {
+					b.StopTimer()
+					b.StartTimer()
+					if held, err = a.Copy(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				a1, f1 := rss(b)
+				anon, file = a1-a0, f1-f0
+				if held != a {
+					held.Close()
+				}
+				a.Close()
+			}
+			b.ReportMetric(float64(anon)/(1<<20), "rss_anon_MiB")
+			b.ReportMetric(float64(file)/(1<<20), "rss_file_MiB")
+		})
+	}
+}
+
+// rss reads RssAnon and RssFile (bytes) of this process.
+func rss(b *testing.B) (anon, file int64) {
+	s, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(s), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "RssAnon: %d kB", &kb); err == nil {
+			anon = kb << 10
+		}
+		if _, err := fmt.Sscanf(line, "RssFile: %d kB", &kb); err == nil {
+			file = kb << 10
+		}
+	}
+	return anon, file
 }

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/edsrzf/mmap-go"
+	"golang.org/x/sys/unix"
 )
 
 // Residency says where an open artifact's verified bytes live, and so what
@@ -161,13 +162,14 @@ func copyNoFault(dst, src []byte) (err error) {
 	return nil
 }
 
-// anonymous maps n bytes of private anonymous memory (page aligned).
+// anonymous maps n bytes of private anonymous memory (page aligned,
+// outside the Go heap; MMap.Unmap releases it).
 func anonymous(n int) (mmap.MMap, error) {
-	m, err := mmap.MapRegion(nil, n, mmap.RDWR, mmap.ANON, 0)
+	m, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		return nil, fmt.Errorf("allocate %d bytes for a private artifact copy: %w", n, err)
 	}
-	return m, nil
+	return mmap.MMap(m), nil
 }
 
 // readPrivate reads f (size bytes) into private anonymous memory.
