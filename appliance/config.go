@@ -86,6 +86,10 @@ type Config struct {
 	// address (tests use it with Port 0).
 	Ready func(addr net.Addr)
 
+	// unguardedForTest serves plain, unleased mappings: only for testing
+	// the last line (request fault recovery) that the lease makes moot.
+	unguardedForTest bool
+
 	// watchIntervalRaw disables the clamp (tests only).
 	watchIntervalRaw time.Duration
 }

@@ -91,7 +91,11 @@ func (a *app) guardCheck() {
 			continue
 		}
 		if l.art != nil {
-			if why := l.art.Changed(); why != "" {
+			why := l.art.Changed()
+			if why == "" && l.faulted.Load() {
+				why = "a request faulted reading the mapped file"
+			}
+			if why != "" {
 				a.rehome(e, l, why)
 			}
 		}
@@ -187,6 +191,11 @@ func (a *app) recoverFault(ctx *fasthttp.RequestCtx, r *request) {
 	}
 	a.met.requestFaults.Inc()
 	a.log.Error("request_memory_fault", "addr", fmt.Sprintf("%#x", fe.Addr()), "path", string(ctx.Path()), "request_id", string(r.rid))
+	for _, e := range a.reg.snapshot() {
+		if l := e.cur.Load(); l != nil && l.art != nil && l.art.Contains(fe.Addr()) {
+			l.faulted.Store(true)
+		}
+	}
 	ctx.Response.Reset()
 	ctx.Response.Header.SetCanonical(hdrRequestID, r.rid)
 	writeErr(ctx, r.out, fasthttp.StatusServiceUnavailable, "the model's artifact changed on disk while it was read; retry", "RECIPE_UNAVAILABLE", nil)

@@ -62,7 +62,8 @@ type loaded struct {
 	version      string // "sha256:<hex>"
 	versionB     []byte
 	loadedAt     time.Time
-	rehomed      bool // a private copy the guard took when the file changed
+	rehomed      bool        // a private copy the guard took when the file changed
+	faulted      atomic.Bool // a request faulted on this model's mapping
 	// precomputed response fragments
 	legacyModel []byte // {"recipe":..,"trained_at":..,"best_class":..,"kid":..}
 	v1Prefix    []byte // ,"recipe":"..","model_version":"..",
