@@ -7,9 +7,10 @@
 #   RECOTEM_TEST_AZURE_DIR (data, log and pid file)
 # for the object-store tests (tools/blob), which set the AZURE_STORAGE_*
 # variables themselves. The account and key are azurite's published
-# development account (devstoreaccount1): test-only, never a secret.
-# Failures are loud but not fatal: the tests then skip with a message naming
-# the missing variable.
+# development account (devstoreaccount1): test-only, never a secret. Failures
+# are loud but do not stop the run: the tests that need it then fail naming
+# the missing variable where RECOTEM_TEST_REQUIRE lists azure (.ci/run does),
+# and skip elsewhere.
 # Stop it with: kill "$(cat "$RECOTEM_TEST_AZURE_DIR/pid")" (azurite waits for open
 # keep-alive connections on the first TERM; a second TERM ends it at once)
 
@@ -71,6 +72,6 @@ recotem_azure_start() {
 }
 
 if ! recotem_azure_start; then
-  echo "azure.sh: WARNING: azurite not started; Azure object-store tests will skip" >&2
+  echo "azure.sh: ERROR: azurite did not start: the Azure object-store tests FAIL where RECOTEM_TEST_REQUIRE lists azure (.ci/run does) and skip elsewhere" >&2
 fi
 unset -f recotem_azure_start

@@ -4,8 +4,9 @@
 #   RECOTEM_TEST_GCS_ENDPOINT (host:port, the form STORAGE_EMULATOR_HOST takes),
 #   RECOTEM_TEST_GCS_BUCKET, RECOTEM_TEST_GCS_DIR (log and pid file)
 # for the object-store tests (tools/blob), which set STORAGE_EMULATOR_HOST
-# themselves. Failures are loud but not fatal: the tests then skip with a
-# message naming the missing variable.
+# themselves. Failures are loud but do not stop the run: the tests that need
+# it then fail naming the missing variable where RECOTEM_TEST_REQUIRE lists
+# gcs (.ci/run does), and skip elsewhere.
 # Stop it with: kill "$(cat "$RECOTEM_TEST_GCS_DIR/pid")"
 
 recotem_gcs_start() {
@@ -36,6 +37,6 @@ recotem_gcs_start() {
 }
 
 if ! recotem_gcs_start; then
-  echo "gcs.sh: WARNING: fake-gcs-server not started; GCS object-store tests will skip" >&2
+  echo "gcs.sh: ERROR: fake-gcs-server did not start: the GCS object-store tests FAIL where RECOTEM_TEST_REQUIRE lists gcs (.ci/run does) and skip elsewhere" >&2
 fi
 unset -f recotem_gcs_start

@@ -1,8 +1,9 @@
 # Sourced by .ci/run: installs MariaDB from Debian packages if missing,
 # starts a throwaway server with a temp datadir on 127.0.0.1 and exports
 #   RECOTEM_TEST_MYSQL_URL, RECOTEM_TEST_MYSQL_USER, RECOTEM_TEST_MYSQL_PASSWORD
-# for the trial-store tests (trainer/search). Failures are loud but not
-# fatal: the tests then skip with a message naming the missing variable.
+# for the trial-store tests (trainer/search). Failures are loud but do not
+# stop the run: the tests that need it then fail naming the missing variable
+# where RECOTEM_TEST_REQUIRE lists mysql (.ci/run does), and skip elsewhere.
 
 recotem_mariadb_start() {
   local server port dir pw client i
@@ -41,6 +42,6 @@ recotem_mariadb_start() {
 }
 
 if ! recotem_mariadb_start; then
-  echo "mariadb.sh: WARNING: MariaDB not started; MySQL store tests will skip" >&2
+  echo "mariadb.sh: ERROR: MariaDB did not start: the MySQL/MariaDB tests FAIL where RECOTEM_TEST_REQUIRE lists mysql (.ci/run does) and skip elsewhere" >&2
 fi
 unset -f recotem_mariadb_start

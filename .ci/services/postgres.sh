@@ -1,8 +1,10 @@
 # Sourced by .ci/run: installs PostgreSQL from Debian packages if missing,
 # starts a throwaway cluster in a temp dir on 127.0.0.1 and exports
 #   RECOTEM_TEST_POSTGRES_URL, RECOTEM_TEST_POSTGRES_USER, RECOTEM_TEST_POSTGRES_PASSWORD
-# for the trial-store tests (trainer/search). Failures are loud but not
-# fatal: the tests then skip with a message naming the missing variable.
+# for the trial-store tests (trainer/search). Failures are loud but do not
+# stop the run: the tests that need it then fail naming the missing variable
+# where RECOTEM_TEST_REQUIRE lists postgres (.ci/run does), and skip
+# elsewhere.
 
 recotem_pg_start() {
   local bindir port dir pw
@@ -32,6 +34,6 @@ recotem_pg_start() {
 }
 
 if ! recotem_pg_start; then
-  echo "postgres.sh: WARNING: PostgreSQL not started; PostgreSQL store tests will skip" >&2
+  echo "postgres.sh: ERROR: PostgreSQL did not start: the PostgreSQL tests FAIL where RECOTEM_TEST_REQUIRE lists postgres (.ci/run does) and skip elsewhere" >&2
 fi
 unset -f recotem_pg_start
