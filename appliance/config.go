@@ -9,7 +9,7 @@ import (
 
 	"github.com/recotem/recotem/appliance/metadata"
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/apikey"
+	"github.com/recotem/recotem/internal/apikey"
 )
 
 // MetadataSpec is a recipe's item_metadata block (recotem-behavior.md §3.9).

@@ -17,8 +17,8 @@ import (
 	"testing"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/internal/apikey"
 	"github.com/recotem/recotem/scoring"
-	"github.com/recotem/recotem/tools/apikey"
 	"github.com/valyala/fasthttp"
 )
 

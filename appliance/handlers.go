@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/recotem/recotem/internal/jsonstr"
 	"github.com/recotem/recotem/scoring"
-	"github.com/recotem/recotem/tools/jsonstr"
 	"github.com/valyala/fasthttp"
 )
 

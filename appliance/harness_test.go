@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/internal/apikey"
+	"github.com/recotem/recotem/internal/logx"
 	"github.com/recotem/recotem/scoring"
-	"github.com/recotem/recotem/tools/apikey"
-	"github.com/recotem/recotem/tools/logx"
 	"go.yaml.in/yaml/v3"
 )
 

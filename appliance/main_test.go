@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/apikey"
-	"github.com/recotem/recotem/tools/logx"
+	"github.com/recotem/recotem/internal/apikey"
+	"github.com/recotem/recotem/internal/logx"
 )
 
 // TestMain doubles as the server process of the SIGTERM test: with

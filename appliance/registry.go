@@ -17,8 +17,8 @@ import (
 
 	"github.com/recotem/recotem/appliance/metadata"
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/blob"
-	"github.com/recotem/recotem/tools/fetch"
+	"github.com/recotem/recotem/internal/blob"
+	"github.com/recotem/recotem/internal/fetch"
 )
 
 // entry is one registered recipe. Request handlers read cur and errText;

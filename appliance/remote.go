@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/blob"
+	"github.com/recotem/recotem/internal/blob"
 )
 
 // Object-store artifacts (s3, gs, az, abfs, abfss output paths): the marker

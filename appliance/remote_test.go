@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/internal/blob"
 	"github.com/recotem/recotem/internal/testenv"
-	"github.com/recotem/recotem/tools/blob"
 )
 
 // fakeAWS points the AWS SDK at endpoint with throwaway credentials and no

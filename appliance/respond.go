@@ -6,7 +6,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/recotem/recotem/tools/jsonstr"
+	"github.com/recotem/recotem/internal/jsonstr"
 )
 
 var (

@@ -9,11 +9,11 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/recotem/recotem/tools/apikey"
+	"github.com/recotem/recotem/internal/apikey"
 )
 
 // An allocation-free scrypt(P, "recotem.api-key.v1", N=2, r=8, p=1, 32)
-// for the per-request API-key digest. tools/apikey.Digest (x/crypto) is
+// for the per-request API-key digest. internal/apikey.Digest (x/crypto) is
 // the reference; TestDigestMatchesReference keeps them equal.
 
 const (

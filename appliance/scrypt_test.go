@@ -4,7 +4,7 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"github.com/recotem/recotem/tools/apikey"
+	"github.com/recotem/recotem/internal/apikey"
 )
 
 func TestDigestMatchesReference(t *testing.T) {

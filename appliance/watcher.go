@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/blob"
+	"github.com/recotem/recotem/internal/blob"
 )
 
 const maxParallelStats = 16

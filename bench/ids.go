@@ -9,7 +9,7 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/recotem/recotem/tools/jsonstr"
+	"github.com/recotem/recotem/internal/jsonstr"
 )
 
 // IDs is an immutable table of ids (user ids or item ids), each stored once

@@ -16,16 +16,16 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/blob"
+	"github.com/recotem/recotem/internal/blob"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/algo/factor"
 	"github.com/recotem/recotem/trainer/algo/itemitem"
 	"github.com/recotem/recotem/trainer/artifact"
 	"github.com/recotem/recotem/trainer/dataset"
 	"github.com/recotem/recotem/trainer/eval"
-	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/lock"
-	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/search"
 	"github.com/recotem/recotem/trainer/source/blobsrc"   // s3/gs/az/abfs(s) paths; remote outputs
 	_ "github.com/recotem/recotem/trainer/source/bqsrc"   // source type "bigquery"
@@ -466,7 +466,7 @@ var allSpecs = func() []algo.Spec {
 
 // specFor finds a spec by alias or class name (case-insensitive).
 func specFor(name string) *algo.Spec {
-	alias, _, ok := algo.Resolve(name)
+	alias, _, ok := recipe.Resolve(name)
 	if !ok {
 		return nil
 	}

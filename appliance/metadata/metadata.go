@@ -18,9 +18,9 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/recotem/recotem/tools/blob"
-	"github.com/recotem/recotem/tools/fetch"
-	"github.com/recotem/recotem/tools/jsonstr"
+	"github.com/recotem/recotem/internal/blob"
+	"github.com/recotem/recotem/internal/fetch"
+	"github.com/recotem/recotem/internal/jsonstr"
 )
 
 // Spec is a recipe's item_metadata block.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/recotem/recotem/tools/fetch"
+	"github.com/recotem/recotem/internal/fetch"
 )
 
 func writeFile(t *testing.T, name, content string) string {

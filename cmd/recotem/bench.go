@@ -16,8 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/recotem/recotem/bench"
-	"github.com/recotem/recotem/tools/envconfig"
-	"github.com/recotem/recotem/tools/logx"
+	"github.com/recotem/recotem/internal/envconfig"
+	"github.com/recotem/recotem/internal/logx"
 )
 
 func init() { commands["bench"] = runBench }

@@ -33,10 +33,12 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("%s imports %s: only cmd/recotem may import appliance", pkg, imp)
 			case under(imp, "trainer") && !under(pkg, "trainer"):
 				t.Errorf("%s imports %s: only cmd/recotem may import trainer", pkg, imp)
-			case under(pkg, "format") && (under(imp, "scoring") || under(imp, "tools") || under(imp, "bench")):
+			case under(pkg, "format") && (under(imp, "scoring") || under(imp, "tools") || under(imp, "bench") || under(imp, "internal")):
 				t.Errorf("%s imports %s: format knows nothing above it", pkg, imp)
-			case under(pkg, "scoring") && (under(imp, "tools") || under(imp, "bench")):
+			case under(pkg, "scoring") && (under(imp, "tools") || under(imp, "bench") || under(imp, "internal")):
 				t.Errorf("%s imports %s: scoring imports only format", pkg, imp)
+			case under(pkg, "internal") && (under(imp, "tools") || under(imp, "bench") || under(imp, "scoring")):
+				t.Errorf("%s imports %s: internal/ is infrastructure below the products", pkg, imp)
 			}
 		}
 	}

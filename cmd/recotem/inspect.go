@@ -9,10 +9,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/recotem/recotem/tools/envconfig"
-	"github.com/recotem/recotem/tools/fetch"
+	"github.com/recotem/recotem/internal/envconfig"
+	"github.com/recotem/recotem/internal/fetch"
+	"github.com/recotem/recotem/internal/logx"
 	"github.com/recotem/recotem/tools/inspect"
-	"github.com/recotem/recotem/tools/logx"
 )
 
 func init() { commands["inspect"] = runInspect }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/recipe"
 )
 
 func init() { commands["schema"] = runSchema }

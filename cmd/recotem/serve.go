@@ -13,9 +13,9 @@ import (
 	"syscall"
 
 	"github.com/recotem/recotem/appliance"
-	"github.com/recotem/recotem/tools/envconfig"
-	"github.com/recotem/recotem/tools/logx"
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/envconfig"
+	"github.com/recotem/recotem/internal/logx"
+	"github.com/recotem/recotem/internal/recipe"
 )
 
 func init() { commands["serve"] = runServe }
@@ -114,7 +114,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// recipeLoader adapts trainer/recipe.LoadDir (lenient) to the appliance.
+// recipeLoader adapts internal/recipe.LoadDir (lenient) to the appliance.
 type recipeLoader struct{ opt recipe.Options }
 
 var dupNameRE = regexp.MustCompile(`duplicate recipe name "([^"]*)"`)

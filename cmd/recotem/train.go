@@ -18,10 +18,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/logx"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/logx"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer"
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
 )
 
 func init() { commands["train"] = runTrain }

@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/blob"
+	"github.com/recotem/recotem/internal/blob"
 )
 
 // Exit codes of §1.2 that inspect uses.
@@ -218,7 +218,7 @@ func readURL(loc string, maxBytes int64, fetch func(string, io.Writer) error) ([
 }
 
 // readObject reads an s3/gs/az/abfs(s) artifact (≤ maxBytes) through
-// tools/blob, following a pointer object to its sibling. Credentials and
+// internal/blob, following a pointer object to its sibling. Credentials and
 // endpoints come from each cloud's standard environment.
 func readObject(loc string, maxBytes int64) ([]byte, error) {
 	st := blob.NewStore()

@@ -11,7 +11,7 @@ import (
 	"unicode"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/apikey"
+	"github.com/recotem/recotem/internal/apikey"
 )
 
 // Key types.

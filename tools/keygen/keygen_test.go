@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/apikey"
+	"github.com/recotem/recotem/internal/apikey"
 )
 
 var (

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/internal/testenv"
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
 )
 
 func ptr[T any](v T) *T { return &v }

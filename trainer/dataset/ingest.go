@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer/source"
 	"github.com/recotem/recotem/trainer/sparse"
 )

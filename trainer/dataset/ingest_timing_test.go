@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/tools/synth"
-	"github.com/recotem/recotem/trainer/recipe"
 )
 
 var ingestRows = flag.Int("ingest.rows", 10_000_000, "rows of the synthetic ingest benchmark")

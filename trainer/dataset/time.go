@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/trainer/source"
 )
 

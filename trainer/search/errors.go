@@ -3,7 +3,7 @@ package search
 import (
 	"errors"
 
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
 )
 
 func trainingErr(code, msg string) error {

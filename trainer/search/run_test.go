@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/trainer/algo"
-	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/sparse"
 )
 

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/algo"
-	"github.com/recotem/recotem/trainer/failure"
 )
 
 // testLookup maps the CI's RECOTEM_TEST_* credentials (.ci/services) to the

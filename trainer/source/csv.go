@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 )
 
 func init() {

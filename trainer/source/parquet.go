@@ -10,7 +10,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/recipe"
 )
 
 type parquetSource struct {

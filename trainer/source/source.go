@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 )
 
 // DefaultMaxDownloadBytes is RECOTEM_MAX_DOWNLOAD_BYTES's default (256 MiB).

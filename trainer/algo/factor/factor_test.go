@@ -3,6 +3,7 @@ package factor
 import (
 	"context"
 	"errors"
+	"github.com/recotem/recotem/internal/recipe"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -87,7 +88,7 @@ func TestSpecs(t *testing.T) {
 		t.Fatalf("%d specs", len(specs))
 	}
 	for _, s := range specs {
-		alias, class, ok := algo.Resolve(s.Alias)
+		alias, class, ok := recipe.Resolve(s.Alias)
 		if !ok || alias != s.Alias || class != s.Class {
 			t.Errorf("spec %s/%s does not resolve (%s %s %v)", s.Alias, s.Class, alias, class, ok)
 		}

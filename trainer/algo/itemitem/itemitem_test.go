@@ -3,6 +3,7 @@ package itemitem
 import (
 	"context"
 	"errors"
+	"github.com/recotem/recotem/internal/recipe"
 	"math"
 	"math/rand"
 	"runtime"
@@ -298,7 +299,7 @@ func TestSpecs(t *testing.T) {
 		t.Fatalf("%d specs, want %d", len(specs), len(want))
 	}
 	for _, s := range specs {
-		alias, class, ok := algo.Resolve(s.Class)
+		alias, class, ok := recipe.Resolve(s.Class)
 		if !ok || alias != s.Alias || class != s.Class {
 			t.Fatalf("spec %s/%s does not resolve", s.Alias, s.Class)
 		}

@@ -1,6 +1,7 @@
 package itemitem
 
 import (
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer/algo"
 )
 
@@ -63,7 +64,7 @@ func Specs() []algo.Spec {
 // algorithm. Missing parameters take their defaults; seed is unused (these
 // fits are deterministic without randomness).
 func New(name string, p algo.Params, seed int64) (r algo.Recommender, ok bool, err error) {
-	alias, _, found := algo.Resolve(name)
+	alias, _, found := recipe.Resolve(name)
 	if !found {
 		return nil, false, nil
 	}

@@ -6,8 +6,8 @@ import (
 	"io"
 	"sync"
 
-	"github.com/recotem/recotem/tools/blob"
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/blob"
+	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/trainer/source"
 )
 

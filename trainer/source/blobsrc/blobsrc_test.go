@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/blob"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/internal/testenv"
-	"github.com/recotem/recotem/tools/blob"
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/source"
 )
 

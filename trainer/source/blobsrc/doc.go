@@ -1,6 +1,6 @@
 // Package blobsrc owns the object-store opener of the csv and parquet
 // sources (recotem-behavior.md §5.4 "Local / object store"): s3://, gs://,
-// az://, abfs:// and abfss:// paths are read through tools/blob.
+// az://, abfs:// and abfss:// paths are read through internal/blob.
 //
 // Before reading, the opener probes the object's size: over
 // Options.MaxDownloadBytes is a DataSource error (exit 3) naming
@@ -14,5 +14,5 @@
 // Importing the package registers the opener for the five schemes. One
 // process-wide blob.Store caches the bucket handles; the opener is safe for
 // concurrent use. Credentials and endpoints come from each cloud's standard
-// environment (see tools/blob), never from the recipe.
+// environment (see internal/blob), never from the recipe.
 package blobsrc

@@ -22,9 +22,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/recotem/recotem/tools/envconfig"
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/envconfig"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer/source"
 )
 

@@ -8,8 +8,8 @@
 package bqsrc
 
 import (
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer/source"
 )
 

@@ -1,6 +1,6 @@
 // Package httpsrc owns the http:// and https:// opener of the csv and
 // parquet sources (recotem-behavior.md §5.4): it downloads the whole body
-// through tools/fetch (address guard on every hop, dial pinned to the
+// through internal/fetch (address guard on every hop, dial pinned to the
 // checked IP, manual redirects, the download cap with
 // csv_source_size_exceeded, csv_source_redirect per hop) into a private
 // temporary file, then hands the file to the source, which undoes

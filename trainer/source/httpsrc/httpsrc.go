@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recotem/recotem/tools/envconfig"
-	"github.com/recotem/recotem/tools/fetch"
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/envconfig"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/fetch"
 	"github.com/recotem/recotem/trainer/source"
 )
 

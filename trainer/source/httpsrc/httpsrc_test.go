@@ -18,11 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/fetch"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/internal/testenv"
-	"github.com/recotem/recotem/tools/fetch"
 	"github.com/recotem/recotem/trainer/dataset"
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/source"
 	"github.com/recotem/recotem/trainer/source/internal/logtest"
 )

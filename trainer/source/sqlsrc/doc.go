@@ -18,7 +18,7 @@
 // ?service=, ?unix_socket=, hosts starting with "/" and a missing host are
 // refused; every host (URL hosts, postgres host/hostaddr and mysql host
 // parameters) is resolved and refused if any address is internal
-// (tools/fetch.Internal) — class HTTPFetch, exit 7. Right before connecting
+// (internal/fetch.Internal) — class HTTPFetch, exit 7. Right before connecting
 // each host is resolved again and must overlap the checked addresses (else
 // DataSource, exit 3); the drivers then dial only the overlapping addresses
 // (pgx LookupFunc, mysql DialFunc), so DNS cannot be rebound in between.

@@ -11,8 +11,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/recotem/recotem/tools/fetch"
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/fetch"
 )
 
 // Dialects.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
 )
 
 func TestBindNamed(t *testing.T) {

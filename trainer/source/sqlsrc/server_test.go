@@ -15,8 +15,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/testenv"
-	"github.com/recotem/recotem/trainer/failure"
 	"github.com/recotem/recotem/trainer/source"
 )
 

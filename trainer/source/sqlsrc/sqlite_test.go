@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/dataset"
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
 	"github.com/recotem/recotem/trainer/source"
 )
 

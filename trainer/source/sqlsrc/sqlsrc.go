@@ -23,10 +23,10 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers "sqlite"
 
-	"github.com/recotem/recotem/tools/envconfig"
-	"github.com/recotem/recotem/tools/logx"
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/envconfig"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/logx"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer/source"
 )
 

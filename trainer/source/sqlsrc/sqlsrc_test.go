@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recotem/recotem/trainer/failure"
-	"github.com/recotem/recotem/trainer/recipe"
+	"github.com/recotem/recotem/internal/failure"
+	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer/source"
 	"github.com/recotem/recotem/trainer/source/internal/logtest"
 )

@@ -395,7 +395,7 @@ func FuzzRedactString(f *testing.F) {
 }
 
 // BenchmarkHandle measures one redacted JSON line with five fields.
-// go test -run ^$ -bench Handle -benchtime 20000x ./tools/logx
+// go test -run ^$ -bench Handle -benchtime 20000x ./internal/logx
 func BenchmarkHandle(b *testing.B) {
 	var buf bytes.Buffer
 	l := New(&buf, FormatJSON, slog.LevelInfo).With("recipe", "movielens")

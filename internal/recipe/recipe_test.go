@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
 )
 
 // expectedErrors maps each testdata/recipes/*.bad.yaml to its exact error

@@ -10,7 +10,7 @@ import (
 // BenchmarkS3 measures put, stat and capped get of one object against the
 // S3 server of .ci/services/s3.sh (skips without it):
 //
-//	go test -run '^$' -bench S3 -benchtime 20x ./tools/blob/
+//	go test -run '^$' -bench S3 -benchtime 20x ./internal/blob/
 func BenchmarkS3(b *testing.B) {
 	base := s3Base(b)
 	ctx := context.Background()

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/apikey"
-	"github.com/recotem/recotem/tools/logx"
+	"github.com/recotem/recotem/internal/apikey"
+	"github.com/recotem/recotem/internal/logx"
 )
 
 // Variable names.

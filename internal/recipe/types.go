@@ -174,7 +174,7 @@ type Split struct {
 func (s Split) NeedsTime() bool { return s.Scheme == SplitTimeUser || s.Scheme == SplitTimeGlobal }
 
 // Training is the training block. Algorithms and the keys of
-// PerAlgorithmTrials hold canonical aliases (algo.Resolve), in recipe order.
+// PerAlgorithmTrials hold canonical aliases (Resolve), in recipe order.
 type Training struct {
 	Algorithms             []string       `yaml:"algorithms" json:"algorithms" jsonschema:"required,minItems=1"`
 	Metric                 string         `yaml:"metric" json:"metric" jsonschema:"enum=ndcg,enum=map,enum=recall,enum=hit,default=ndcg"`

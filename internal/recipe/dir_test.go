@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
 )
 
 const dirRecipe = "source: {type: csv, path: d.csv}\nschema: {user_column: u, item_column: i}\ntraining: {algorithms: [TopPop]}\noutput: {path: o.recotem}\n"

@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
 )
 
 // FuzzLoad: the loader never panics, always classifies its errors as
 // recipe errors (exit 2), and a loaded recipe has a stable canonical form.
 //
-//	go test -run '^$' -fuzz FuzzLoad -parallel 1 -fuzztime 10m ./trainer/recipe
+//	go test -run '^$' -fuzz FuzzLoad -parallel 1 -fuzztime 10m ./internal/recipe
 func FuzzLoad(f *testing.F) {
 	files, _ := filepath.Glob("testdata/recipes/*.yaml")
 	for _, p := range files {

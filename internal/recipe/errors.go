@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
 )
 
 // Error categories (recotem-behavior.md §3.1).

@@ -139,7 +139,7 @@ func FuzzParseKeys(f *testing.F) {
 }
 
 // BenchmarkDigest measures the per-request cost of authenticating one key.
-// go test -run ^$ -bench Digest -benchtime 2000x ./tools/apikey
+// go test -run ^$ -bench Digest -benchtime 2000x ./internal/apikey
 func BenchmarkDigest(b *testing.B) {
 	p := []byte(Generate())
 	b.ReportAllocs()

@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/recotem/recotem/trainer/algo"
 )
 
 var dsnEnvPattern = regexp.MustCompile(`^RECOTEM_RECIPE_[A-Z0-9_]+$`)
@@ -96,14 +94,14 @@ func (d *decoder) validate(r *Recipe) {
 		d.errf("training", "required")
 	} else {
 		if len(t.Algorithms) == 0 {
-			d.errf("training.algorithms", "required (at least one of %s)", strings.Join(algo.Aliases(), ", "))
+			d.errf("training.algorithms", "required (at least one of %s)", strings.Join(Aliases(), ", "))
 		}
 		seen := map[string]bool{}
 		for i, a := range t.Algorithms {
 			p := fmt.Sprintf("training.algorithms[%d]", i)
-			alias, _, ok := algo.Resolve(a)
+			alias, _, ok := Resolve(a)
 			if !ok {
-				d.errf(p, "unknown algorithm (want one of %s)", strings.Join(algo.Aliases(), ", "))
+				d.errf(p, "unknown algorithm (want one of %s)", strings.Join(Aliases(), ", "))
 				continue
 			}
 			if seen[alias] {
@@ -117,7 +115,7 @@ func (d *decoder) validate(r *Recipe) {
 			for _, k := range sortedKeys(t.PerAlgorithmTrials) {
 				v := t.PerAlgorithmTrials[k]
 				p := "training.per_algorithm_trials." + k
-				alias, _, ok := algo.Resolve(k)
+				alias, _, ok := Resolve(k)
 				switch {
 				case !ok:
 					d.errf(p, "unknown algorithm")

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/format"
-	"github.com/recotem/recotem/tools/apikey"
+	"github.com/recotem/recotem/internal/apikey"
 )
 
 func env(kv ...string) Lookup {

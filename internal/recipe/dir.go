@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/recotem/recotem/trainer/failure"
+	"github.com/recotem/recotem/internal/failure"
 )
 
 // Problem kinds of lenient directory loading.
