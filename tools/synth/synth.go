@@ -25,6 +25,15 @@ type Config struct {
 	// Start is the unix second of the first row; timestamps advance by
 	// 1..60 s per row.
 	Start int64
+	// Clusters > 0 gives the data latent structure, so that a
+	// collaborative model has something to learn and quality metrics mean
+	// something: every user and every item belongs to one of Clusters
+	// groups (by id), and a row's item comes with probability Affinity
+	// from the user's group (Zipf popularity within the group), otherwise
+	// from the whole catalogue. Zero keeps the plain power law.
+	Clusters int
+	// Affinity is the in-group probability; 0 means 0.8 when Clusters > 0.
+	Affinity float64
 }
 
 // ErrConfig reports an unusable Config.
@@ -58,8 +67,12 @@ func (z sampler) draw(r *rand.Rand) int {
 // Write streams c.Rows rows (plus a header line) to w and returns the
 // number of rows written.
 func Write(w io.Writer, c Config) (int, error) {
-	if c.Users < 1 || c.Items < 1 || c.Rows < 0 || c.Exponent < 0 {
-		return 0, fmt.Errorf("%w: users=%d items=%d rows=%d exponent=%g", ErrConfig, c.Users, c.Items, c.Rows, c.Exponent)
+	if c.Users < 1 || c.Items < 1 || c.Rows < 0 || c.Exponent < 0 || c.Clusters < 0 || c.Clusters > c.Items || c.Affinity < 0 || c.Affinity > 1 {
+		return 0, fmt.Errorf("%w: users=%d items=%d rows=%d exponent=%g clusters=%d affinity=%g", ErrConfig, c.Users, c.Items, c.Rows, c.Exponent, c.Clusters, c.Affinity)
+	}
+	affinity := c.Affinity
+	if affinity == 0 {
+		affinity = 0.8
 	}
 	s := c.Exponent
 	if s == 0 {
@@ -73,6 +86,20 @@ func Write(w io.Writer, c Config) (int, error) {
 	users, items := newSampler(c.Users, s), newSampler(c.Items, s)
 	// Rank → id permutations, so popularity does not follow id order.
 	uperm, iperm := r.Perm(c.Users), r.Perm(c.Items)
+	// Groups: item id j is in group j % Clusters, user id u in u % Clusters;
+	// members[g] lists a group's item ids in popularity order.
+	var members [][]int
+	var groups []sampler
+	if c.Clusters > 0 {
+		members = make([][]int, c.Clusters)
+		for _, id := range iperm {
+			members[id%c.Clusters] = append(members[id%c.Clusters], id)
+		}
+		groups = make([]sampler, c.Clusters)
+		for g := range groups {
+			groups[g] = newSampler(len(members[g]), s)
+		}
+	}
 
 	var gz *gzip.Writer
 	out := w
@@ -86,10 +113,17 @@ func Write(w io.Writer, c Config) (int, error) {
 	ts := start
 	for i := 0; i < c.Rows; i++ {
 		line = line[:0]
+		u := uperm[users.draw(r)]
+		var item int
+		if g := u % max(c.Clusters, 1); c.Clusters > 0 && r.Float64() < affinity {
+			item = members[g][groups[g].draw(r)]
+		} else {
+			item = iperm[items.draw(r)]
+		}
 		line = append(line, 'u')
-		line = strconv.AppendInt(line, int64(uperm[users.draw(r)]), 10)
+		line = strconv.AppendInt(line, int64(u), 10)
 		line = append(line, ',', 'i')
-		line = strconv.AppendInt(line, int64(iperm[items.draw(r)]), 10)
+		line = strconv.AppendInt(line, int64(item), 10)
 		line = append(line, ',')
 		ts += 1 + int64(r.IntN(60))
 		line = strconv.AppendInt(line, ts, 10)

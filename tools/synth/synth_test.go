@@ -3,7 +3,10 @@ package synth
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -48,5 +51,42 @@ func TestWrite(t *testing.T) {
 	}
 	if _, err := Write(io.Discard, Config{}); !errors.Is(err, ErrConfig) {
 		t.Errorf("zero config: %v", err)
+	}
+}
+
+// TestClusters: with latent groups most of a user's rows fall in the user's
+// group, so that the data has structure a collaborative model can learn.
+func TestClusters(t *testing.T) {
+	c := Config{Users: 200, Items: 100, Rows: 20000, Seed: 5, Clusters: 10, Affinity: 0.9}
+	var b bytes.Buffer
+	if _, err := Write(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	in := 0
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")[1:]
+	for _, l := range lines {
+		var u, i, ts int
+		if _, err := fmt.Sscanf(l, "u%d,i%d,%d", &u, &i, &ts); err != nil {
+			t.Fatal(l, err)
+		}
+		if u%10 == i%10 {
+			in++
+		}
+	}
+	// 0.9 in-group plus 1/10 of the rest by chance: about 0.91.
+	if frac := float64(in) / float64(len(lines)); frac < 0.88 || frac > 0.94 {
+		t.Errorf("in-group fraction %.3f, want ≈ 0.91", frac)
+	}
+	// Clusters 0 is the generator as it was before groups existed: the
+	// digest of this output then (same seed, same config).
+	var plain bytes.Buffer
+	Write(&plain, Config{Users: 50, Items: 30, Rows: 500, Exponent: 1.2, Seed: 3})
+	if sum := sha256.Sum256(plain.Bytes()); hex.EncodeToString(sum[:]) != "9a49b1d0fb44cc9ad616d9ecc8fc8d9e47ff145d7595bc0257c2487c1660cee0" {
+		t.Error("Clusters 0 changed the plain generator's output")
+	}
+	for _, bad := range []Config{{Users: 5, Items: 5, Clusters: 6}, {Users: 5, Items: 5, Clusters: 2, Affinity: 1.5}} {
+		if _, err := Write(io.Discard, bad); !errors.Is(err, ErrConfig) {
+			t.Errorf("%+v: %v", bad, err)
+		}
 	}
 }

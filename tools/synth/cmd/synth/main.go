@@ -22,6 +22,8 @@ func main() {
 	flag.IntVar(&c.Rows, "rows", 10000, "rows")
 	flag.Float64Var(&c.Exponent, "zipf", 1.0, "Zipf exponent")
 	flag.Uint64Var(&c.Seed, "seed", 42, "seed")
+	flag.IntVar(&c.Clusters, "clusters", 0, "latent user/item groups (0: plain power law)")
+	flag.Float64Var(&c.Affinity, "affinity", 0, "probability that a row's item is from the user's group (0: 0.8)")
 	flag.StringVar(&out, "o", "", "output file (default stdout)")
 	flag.Parse()
 	w := os.Stdout
