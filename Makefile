@@ -92,3 +92,14 @@ image:
 # runtime needed): train the quickstart, serve it, /health, predict.
 image-test:
 	IMAGE_TOOL=$(IMAGE_TOOL) ./deploy/image-test.sh $(IMAGE)
+
+# Deployment files without a cluster (deploy/test, a module of its own):
+# helm lint + template per values file, kustomize base and overlays, every
+# object strictly decoded into k8s.io/api types, systemd-analyze verify.
+# Missing helm/systemd-analyze skip unless RECOTEM_TEST_REQUIRE names them
+# (.ci/services/deploy-tools.sh installs them and does).
+test-deploy:
+	@mkdir -p bin
+	cd deploy/test && $(GO) vet ./...
+	@cd deploy/test && $(GO) test -count=1 -v ./... >../../bin/test-deploy.log 2>&1; rc=$$?; \
+	  grep -v -e '^=== RUN' -e '^    --- PASS' ../../bin/test-deploy.log; exit $$rc
