@@ -39,6 +39,7 @@ if [ -z "$ready" ]; then
 fi
 mods=$(du -sh "$dir/mod" | cut -f1)
 cache=$(du -sh "$dir/cache" | cut -f1)
-printf 'cold make demo %s: build %ss, +train → %ss, serve ready %ss; module cache %s, build cache %s, bin/recotem %s bytes\n' \
-  "$*" "$built" "$trained" "$ready" "$mods" "$cache" "$(stat -c %s bin/recotem)"
+bin=$(ls -t bin/recotem* | head -1) # the binary make demo built (bin/recotem-demo, or bin/recotem before it had its own)
+printf 'cold make demo %s: build %ss, +train → %ss, serve ready %ss; module cache %s, build cache %s, %s %s bytes\n' \
+  "$*" "$built" "$trained" "$ready" "$mods" "$cache" "$bin" "$(stat -c %s "$bin")"
 if [ "${KEEP:-0}" != 1 ] && [ -z "${COLD_DIR:-}" ]; then rm -rf "$dir"; else echo "kept $dir"; fi
