@@ -2,7 +2,9 @@ package jsonstr
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestAppendRoundTrips(t *testing.T) {
@@ -26,6 +28,32 @@ func TestAppendRoundTrips(t *testing.T) {
 	f("bad\xffutf8", "bad\ufffdutf8")
 	f("cut\xe3\x83", "cut\ufffd\ufffd")
 	f("</script>", "</script>")
+	f("del\x7f ls\u2028ps\u2029", "del\x7f ls\u2028ps\u2029")
+}
+
+// TestAppendBytes pins the exact escapes (package doc): the one encoder of
+// server responses and log lines.
+func TestAppendBytes(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		if got := string(Append(nil, in)); got != want {
+			t.Fatalf("Append(%q) = %s, want %s", in, got, want)
+		}
+		if got := string(Append([]byte("x"), []byte(in))); got != "x"+want {
+			t.Fatalf("Append(x, []byte(%q)) = %s, want x%s", in, got, want)
+		}
+	}
+	f("", `""`)
+	f("plain id_1", `"plain id_1"`)
+	f(`q"b\`, `"q\"b\\"`)
+	f("\n\r\t", `"\n\r\t"`)
+	f("\x00\x01\x1f\x7f", `"\u0000\u0001\u001f\u007f"`)
+	f("a\u2028b\u2029c", `"a\u2028b\u2029c"`)
+	f("\xff", `"\ufffd"`)
+	f("ok\xe3\x83", `"ok\ufffd\ufffd"`)
+	f("ユーザー", `"ユーザー"`)
+	f("<a href='x'>&amp;</a>", `"<a href='x'>&amp;</a>"`)
+	f("x\u2027\u202a", "\"x\u2027\u202a\"") // neighbours of U+2028/9 are copied
 }
 
 func TestAppendNoAlloc(t *testing.T) {
@@ -38,6 +66,7 @@ func TestAppendNoAlloc(t *testing.T) {
 func FuzzAppend(f *testing.F) {
 	f.Add("u1")
 	f.Add("bad\xffutf8\x00\"\\")
+	f.Add("\x7f\u2028\u2029\xe2\x80")
 	f.Fuzz(func(t *testing.T, s string) {
 		var got string
 		if err := json.Unmarshal(Append(nil, s), &got); err != nil {
@@ -48,6 +77,11 @@ func FuzzAppend(f *testing.F) {
 		json.Unmarshal(want, &w)
 		if got != w {
 			t.Fatalf("%q decodes to %q, encoding/json's to %q", s, got, w)
+		}
+		// What the package doc promises never to emit raw.
+		out := string(Append(nil, s))
+		if !utf8.ValidString(out) || strings.ContainsFunc(out, func(r rune) bool { return r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029 }) {
+			t.Fatalf("%q → %q: raw control, DEL, U+2028/9 or invalid UTF-8", s, out)
 		}
 	})
 }

@@ -5,6 +5,9 @@
 // A line is {"event":<message>,"level":"debug|info|warning|error",
 // "timestamp":"<ISO 8601 UTC>","logger":"recotem",<fields>...}. The message
 // of a slog call IS the event name: logger.Info("train_done", "n_rows", n).
+// Every key and string value is encoded by internal/jsonstr, the product's
+// one JSON string encoder (control bytes, DEL, U+2028/U+2029 and invalid
+// UTF-8 escaped), so a log line and a server response escape alike.
 //
 // # Redaction
 //

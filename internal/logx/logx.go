@@ -14,9 +14,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/term"
+
+	"github.com/recotem/recotem/internal/jsonstr"
 )
 
 // Formats accepted by New (and RECOTEM_LOG_FORMAT).
@@ -145,7 +146,7 @@ func (h *Handler) render(r slog.Record, t time.Time) (buf []byte) {
 	b := h.appendPrefix(nil, event, r.Level, t)
 	for _, f := range fields {
 		b = append(b, ',')
-		b = appendJSONString(b, f.key)
+		b = jsonstr.Append(b, f.key)
 		b = append(b, ':')
 		b = f.v.appendJSON(b)
 	}
@@ -161,19 +162,19 @@ func (h *Handler) failed(r slog.Record, t time.Time) []byte {
 	}()
 	b := h.appendPrefix(nil, "[redaction_failed]", r.Level, t)
 	b = append(b, `,"original_event":`...)
-	b = appendJSONString(b, orig)
+	b = jsonstr.Append(b, orig)
 	return append(b, '}', '\n')
 }
 
 func (h *Handler) appendPrefix(b []byte, event string, l slog.Level, t time.Time) []byte {
 	b = append(b, `{"event":`...)
-	b = appendJSONString(b, event)
+	b = jsonstr.Append(b, event)
 	b = append(b, `,"level":"`...)
 	b = append(b, LevelName(l)...)
 	b = append(b, `","timestamp":"`...)
 	b = appendTimestamp(b, t)
 	b = append(b, `","logger":`...)
-	return appendJSONString(b, h.name)
+	return jsonstr.Append(b, h.name)
 }
 
 func appendTimestamp(b []byte, t time.Time) []byte {
@@ -387,7 +388,7 @@ func jsonValue(v any) value {
 func (v value) appendJSON(b []byte) []byte {
 	switch v.kind {
 	case vString:
-		return appendJSONString(b, v.s)
+		return jsonstr.Append(b, v.s)
 	case vRaw:
 		return append(b, v.s...)
 	case vObject:
@@ -396,7 +397,7 @@ func (v value) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, f.key)
+			b = jsonstr.Append(b, f.key)
 			b = append(b, ':')
 			b = f.v.appendJSON(b)
 		}
@@ -410,45 +411,6 @@ func (v value) appendJSON(b []byte) []byte {
 		b = e.appendJSON(b)
 	}
 	return append(b, ']')
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hexdig = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hexdig[c>>4], hexdig[c&15])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, `\u202`...)
-			b = append(b, hexdig[r&15])
-		default:
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(b, '"')
 }
 
 // appendConsole renders "2006-01-02T15:04:05.000000Z [info     ] event  k=v g.k=v".
