@@ -72,7 +72,7 @@ demo-build:
 # local one where no registry is reachable (then also
 # IMAGE_BUILD_FLAGS=--isolation=chroot where containers cannot be started).
 IMAGE_TOOL ?= podman
-IMAGE_VERSION ?= $(shell sed -n 's/^var Version = "\(.*\)"/\1/p' trainer/train.go)
+IMAGE_VERSION ?= $(or $(shell sed -n 's/^var Version = "\(.*\)"/\1/p' trainer/train.go 2>/dev/null),dev)
 IMAGE_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 IMAGE ?= recotem:$(IMAGE_VERSION)
 GO_IMAGE ?= docker.io/library/golang:1.26-bookworm

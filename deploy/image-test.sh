@@ -14,7 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tool=${IMAGE_TOOL:-podman}
-version=$(sed -n 's/^var Version = "\(.*\)"/\1/p' trainer/train.go)
+version=$(sed -n 's/^var Version = "\(.*\)"/\1/p' trainer/train.go 2>/dev/null || true)
+version=${version:-dev}
 image=${1:-${IMAGE:-recotem:$version}}
 work=$(mktemp -d /tmp/recotem-image-test.XXXXXX)
 root="$work/root"

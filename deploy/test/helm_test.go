@@ -169,3 +169,20 @@ func decodeAndCheck(t *testing.T, what string, out []byte, want Expect) {
 	}
 	t.Logf("%s: %d objects decoded strictly: %s", what, len(objs), kindsOf(objs))
 }
+
+// values.schema.json refuses unknown keys: a misspelt setting fails the
+// render instead of being ignored.
+func TestHelmValuesSchemaRejectsUnknownKey(t *testing.T) {
+	helm := NeedTool(t, "helm", "helm", helmInstall)
+	dir := chartDir(t)
+	for _, set := range []string{"serve.replica=3", "train.concurrencyPolicy=Allow", "sidecar.socket=/x"} {
+		out, err := helmRun(t, helm, "template", "rel", dir, "--set", set)
+		if err == nil {
+			t.Errorf("--set %s rendered:\n%.300s", set, out)
+			continue
+		}
+		if !strings.Contains(err.Error(), "additional properties") {
+			t.Errorf("--set %s: error does not say why: %v", set, err)
+		}
+	}
+}
