@@ -1,6 +1,9 @@
 // Package algo owns the contract between the search and the seven
-// recommender algorithms: hyperparameter spaces, the Recommender interface,
-// and the Model each fit hands to the artifact writer. Implementations live in
+// recommender algorithms: hyperparameter spaces, the reader every
+// constructor parses its Params with (ParamReader, Choice for enumerated
+// options) and the one error type for a bad value (ParamError, ErrParam),
+// the Recommender interface, and the Model each fit hands to the artifact
+// writer. Implementations live in
 // sub-packages (factor: IALS, TruncatedSVD, BPRFM; itemitem: CosineKNN,
 // RP3beta, DenseSLIM, TopPop). Math: algorithms.md.
 package algo

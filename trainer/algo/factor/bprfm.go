@@ -15,7 +15,7 @@ type BPRFMConfig struct {
 	NComponents  int
 	ItemAlpha    float64
 	UserAlpha    float64
-	Loss         string // "bpr" or "warp"
+	Loss         BPRLoss
 	LearningRate float64
 	MaxSampled   int
 	TrainEpochs  int
@@ -24,28 +24,29 @@ type BPRFMConfig struct {
 
 // DefaultBPRFMConfig returns the §2.7 (b) defaults.
 func DefaultBPRFMConfig() BPRFMConfig {
-	return BPRFMConfig{NComponents: 128, ItemAlpha: 1e-9, UserAlpha: 1e-9, Loss: "bpr",
+	return BPRFMConfig{NComponents: 128, ItemAlpha: 1e-9, UserAlpha: 1e-9, Loss: LossBPR,
 		LearningRate: 0.05, MaxSampled: 10, TrainEpochs: 128, Seed: 42}
 }
 
 var bprAccepts = []string{"n_components", "item_alpha", "user_alpha", "loss", "train_epochs", "random_seed"}
 
 func (c BPRFMConfig) validate() error {
+	bad := func(name string, v any, why string) error { return paramErr("BPRFM", name, v, why) }
 	switch {
 	case c.NComponents < 1:
-		return &ParamError{"n_components", c.NComponents, "must be ≥ 1"}
+		return bad("n_components", c.NComponents, "must be ≥ 1")
 	case !(c.ItemAlpha >= 0):
-		return &ParamError{"item_alpha", c.ItemAlpha, "must be ≥ 0"}
+		return bad("item_alpha", c.ItemAlpha, "must be ≥ 0")
 	case !(c.UserAlpha >= 0):
-		return &ParamError{"user_alpha", c.UserAlpha, "must be ≥ 0"}
-	case c.Loss != "bpr" && c.Loss != "warp":
-		return &ParamError{"loss", c.Loss, `want "bpr" or "warp"`}
+		return bad("user_alpha", c.UserAlpha, "must be ≥ 0")
+	case int(c.Loss) >= len(bprLossNames):
+		return bad("loss", c.Loss, `want "bpr" or "warp"`)
 	case !(c.LearningRate > 0):
-		return &ParamError{"learning_rate", c.LearningRate, "must be > 0"}
+		return bad("learning_rate", c.LearningRate, "must be > 0")
 	case c.MaxSampled < 1:
-		return &ParamError{"max_sampled", c.MaxSampled, "must be ≥ 1"}
+		return bad("max_sampled", c.MaxSampled, "must be ≥ 1")
 	case c.TrainEpochs < 0:
-		return &ParamError{"train_epochs", c.TrainEpochs, "must be ≥ 0"}
+		return bad("train_epochs", c.TrainEpochs, "must be ≥ 0")
 	}
 	return nil
 }
@@ -158,7 +159,7 @@ func (m *BPRFM) Epoch(ctx context.Context) error {
 		var j int32 = -1
 		var g float32
 		switch m.cfg.Loss {
-		case "bpr":
+		case LossBPR:
 			for range nnz {
 				c := m.x.Indices[m.rng.IntN(nnz)]
 				if !m.isPositive(u, c) {
@@ -172,7 +173,7 @@ func (m *BPRFM) Epoch(ctx context.Context) error {
 			qj := m.q[int(j)*k : (int(j)+1)*k]
 			yj := dot(pu, qj) + m.b[j]
 			g = float32(1 - sigmoid(float64(yi-yj)))
-		case "warp":
+		case LossWARP:
 			for n := 1; n <= m.cfg.MaxSampled; n++ {
 				c := int32(m.rng.IntN(nI))
 				if m.isPositive(u, c) {

@@ -3,20 +3,18 @@ package factor
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/viterin/vek/vek32"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/recotem/recotem/trainer/algo"
 )
 
-// Sentinel errors.
+// Sentinel errors. Bad hyperparameters are *algo.ParamError (algo.ErrParam).
 var (
-	// ErrParam: a hyperparameter has the wrong type or an invalid value.
-	ErrParam = errors.New("invalid hyperparameter")
 	// ErrNotFitted: Epoch or Model was called before Init or Fit.
 	ErrNotFitted = errors.New("model not initialised")
 	// ErrDiverged: a solve met non-positive or non-finite curvature (the
@@ -26,95 +24,9 @@ var (
 	ErrTooFewItems = errors.New("too few items")
 )
 
-// ParamError reports one bad hyperparameter; it unwraps to ErrParam.
-type ParamError struct {
-	Name  string
-	Value any
-	Why   string
-}
-
-func (e *ParamError) Error() string {
-	return fmt.Sprintf("parameter %s=%v: %s", e.Name, e.Value, e.Why)
-}
-
-func (e *ParamError) Unwrap() error { return ErrParam }
-
-// params reads typed values with defaults and keeps the first error.
-type params struct {
-	p   map[string]any
-	err error
-}
-
-func (r *params) fail(name string, v any, why string) {
-	if r.err == nil {
-		r.err = &ParamError{Name: name, Value: v, Why: why}
-	}
-}
-
-func (r *params) float(name string, def float64) float64 {
-	v, ok := r.p[name]
-	if !ok || v == nil {
-		return def
-	}
-	switch x := v.(type) {
-	case float64:
-		return x
-	case float32:
-		return float64(x)
-	case int:
-		return float64(x)
-	case int64:
-		return float64(x)
-	}
-	r.fail(name, v, "want a number")
-	return def
-}
-
-func (r *params) int(name string, def int) int {
-	v, ok := r.p[name]
-	if !ok || v == nil {
-		return def
-	}
-	switch x := v.(type) {
-	case int:
-		return x
-	case int64:
-		return int(x)
-	case float64:
-		if x == math.Trunc(x) {
-			return int(x)
-		}
-	}
-	r.fail(name, v, "want an integer")
-	return def
-}
-
-func (r *params) str(name, def string, allowed ...string) string {
-	v, ok := r.p[name]
-	if !ok || v == nil {
-		return def
-	}
-	s, ok := v.(string)
-	if !ok {
-		r.fail(name, v, "want a string")
-		return def
-	}
-	for _, a := range allowed {
-		if s == a {
-			return s
-		}
-	}
-	r.fail(name, v, fmt.Sprintf("want one of %v", allowed))
-	return def
-}
-
-// optFloat returns (value, true) if the parameter is set to a number.
-func (r *params) optFloat(name string) (float64, bool) {
-	v, ok := r.p[name]
-	if !ok || v == nil {
-		return 0, false
-	}
-	return r.float(name, 0), true
+// paramErr is the *algo.ParamError of one algorithm's config check.
+func paramErr(alias, name string, v any, why string) error {
+	return &algo.ParamError{Algo: alias, Name: name, Value: v, Why: why}
 }
 
 var blas32 gonum.Implementation

@@ -100,14 +100,14 @@ func TestSpecs(t *testing.T) {
 		if _, err := s.New(algo.Params{}, 1); err != nil {
 			t.Errorf("%s defaults: %v", s.Alias, err)
 		}
-		if _, err := s.New(algo.Params{"n_components": "many"}, 1); !errors.Is(err, ErrParam) {
+		if _, err := s.New(algo.Params{"n_components": "many"}, 1); !errors.Is(err, algo.ErrParam) {
 			t.Errorf("%s bad n_components: err %v", s.Alias, err)
 		}
-		if _, err := s.New(algo.Params{"n_components": 0}, 1); !errors.Is(err, ErrParam) {
+		if _, err := s.New(algo.Params{"n_components": 0}, 1); !errors.Is(err, algo.ErrParam) {
 			t.Errorf("%s n_components 0: err %v", s.Alias, err)
 		}
 	}
-	if _, err := specs[2].New(algo.Params{"loss": "hinge"}, 1); !errors.Is(err, ErrParam) {
+	if _, err := specs[2].New(algo.Params{"loss": "hinge"}, 1); !errors.Is(err, algo.ErrParam) {
 		t.Errorf("BPRFM bad loss: %v", err)
 	}
 	rec, err := specs[0].New(algo.Params{}, 7)
@@ -361,8 +361,8 @@ func TestIALSCGMatchesCholesky(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []int{3, 32, 37} {
-		for _, loss := range []string{"IALSPP", "ORIGINAL"} {
-			fit := func(solver string) *algo.Model {
+		for _, loss := range []IALSLoss{LossIALSPP, LossOriginal} {
+			fit := func(solver IALSSolver) *algo.Model {
 				cfg := DefaultIALSConfig()
 				cfg.NComponents, cfg.Alpha0, cfg.Reg, cfg.LossType, cfg.TrainEpochs = k, 0.3, 0.05, loss, 1
 				cfg.SolverType, cfg.MaxCGSteps = solver, 0
@@ -375,12 +375,12 @@ func TestIALSCGMatchesCholesky(t *testing.T) {
 				}
 				return m.Model()
 			}
-			cg, ch := fit("CG"), fit("CHOLESKY")
+			cg, ch := fit(SolverCG), fit(SolverCholesky)
 			// Rows too long to gather take the in-place path; force it for
 			// every row with more than one entry and compare.
 			saved := gatherMax
 			gatherMax = 64
-			direct := fit("CG")
+			direct := fit(SolverCG)
 			gatherMax = saved
 			for i := range cg.UserFactors {
 				if d := math.Abs(float64(cg.UserFactors[i] - direct.UserFactors[i])); d > 1e-4 {
@@ -455,5 +455,50 @@ func TestMatVecChunks(t *testing.T) {
 				t.Fatalf("m=%d n=%d row %d: %g, want %g", m, n, r, got[r], want)
 			}
 		}
+	}
+}
+
+func TestIALSOptionsParsedOnce(t *testing.T) {
+	c, err := ialsConfigFrom(algo.Params{"solver_type": "cholesky", "loss_type": "ORIGINAL", "confidence_scaling": "log", "epsilon": 2.0}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SolverType != SolverCholesky || c.LossType != LossOriginal || c.ConfidenceScaling != ConfidenceLog || c.Seed != 3 {
+		t.Fatalf("parsed config: %+v", c)
+	}
+	if c.SolverType.String() != "CHOLESKY" || c.LossType.String() != "ORIGINAL" || c.ConfidenceScaling.String() != "log" {
+		t.Fatalf("spellings: %v %v %v", c.SolverType, c.LossType, c.ConfidenceScaling)
+	}
+	d := DefaultIALSConfig()
+	if d.SolverType != SolverCG || d.LossType != LossIALSPP || d.ConfidenceScaling != ConfidenceNone {
+		t.Fatalf("defaults are not the zero values: %+v", d)
+	}
+	for _, p := range []algo.Params{{"solver_type": "LU"}, {"loss_type": 1}, {"confidence_scaling": "sqrt"}} {
+		var pe *algo.ParamError
+		if _, err := ialsConfigFrom(p, 0); !errors.As(err, &pe) || pe.Algo != "IALS" {
+			t.Errorf("%v: %v, want an IALS ParamError", p, err)
+		}
+	}
+	bad := DefaultIALSConfig()
+	bad.SolverType = 7
+	if _, err := NewIALS(bad); !errors.Is(err, algo.ErrParam) || bad.SolverType.String() != "invalid(7)" {
+		t.Fatalf("out-of-range solver: %v (%v)", err, bad.SolverType)
+	}
+	// The fold-in header keeps the upstream spellings.
+	m, _ := NewIALS(c)
+	X, _ := sparse.FromTriplets(2, 3, []int32{0, 1}, []int32{1, 2}, nil)
+	if err := m.Fit(context.Background(), X); err != nil {
+		t.Fatal(err)
+	}
+	if fi := m.Model().FoldIn; fi.LossType != "ORIGINAL" || fi.Confidence != "log" {
+		t.Fatalf("fold-in: %+v", fi)
+	}
+	b := DefaultBPRFMConfig()
+	b.Loss = 9
+	if _, err := NewBPRFM(b); !errors.Is(err, algo.ErrParam) {
+		t.Fatalf("out-of-range BPR loss: %v", err)
+	}
+	if LossWARP.String() != "warp" {
+		t.Fatal(LossWARP.String())
 	}
 }

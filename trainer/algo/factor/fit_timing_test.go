@@ -113,7 +113,7 @@ func svdWith(k int) func() algo.Recommender {
 	}
 }
 
-func bprWith(k, epochs int, loss string) func() algo.Recommender {
+func bprWith(k, epochs int, loss BPRLoss) func() algo.Recommender {
 	return func() algo.Recommender {
 		c := DefaultBPRFMConfig()
 		c.NComponents, c.TrainEpochs, c.Loss = k, epochs, loss
@@ -136,8 +136,8 @@ func BenchmarkFitMovieLens(b *testing.B) {
 	b.Run("IALS-k200-e30", func(b *testing.B) { benchFit(b, train, test, ialsWith(200, 0.0374, 0.0263, 30)) })
 	b.Run("IALS-k300-e10", func(b *testing.B) { benchFit(b, train, test, ialsWith(300, 0.0374, 0.0263, 10)) })
 	b.Run("TruncatedSVD-k26", func(b *testing.B) { benchFit(b, train, test, svdWith(26)) })
-	b.Run("BPRFM-bpr-k64-e30", func(b *testing.B) { benchFit(b, train, test, bprWith(64, 30, "bpr")) })
-	b.Run("BPRFM-warp-k64-e30", func(b *testing.B) { benchFit(b, train, test, bprWith(64, 30, "warp")) })
+	b.Run("BPRFM-bpr-k64-e30", func(b *testing.B) { benchFit(b, train, test, bprWith(64, 30, LossBPR)) })
+	b.Run("BPRFM-warp-k64-e30", func(b *testing.B) { benchFit(b, train, test, bprWith(64, 30, LossWARP)) })
 }
 
 var (
@@ -184,5 +184,5 @@ func BenchmarkFitSynthetic(b *testing.B) {
 		})
 	}
 	b.Run("TruncatedSVD-k64", func(b *testing.B) { benchFit(b, x, nil, svdWith(64)) })
-	b.Run("BPRFM-bpr-k64-e1", func(b *testing.B) { benchFit(b, x, nil, bprWith(64, 1, "bpr")) })
+	b.Run("BPRFM-bpr-k64-e1", func(b *testing.B) { benchFit(b, x, nil, bprWith(64, 1, LossBPR)) })
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/viterin/vek/vek32"
@@ -24,12 +25,12 @@ type IALSConfig struct {
 	Reg               float64
 	Nu                float64
 	NuStar            *float64 // nil: no rescaling of reg
-	ConfidenceScaling string   // "none" or "log"
+	ConfidenceScaling IALSConfidence
 	Epsilon           float64
 	InitStd           float64
-	SolverType        string // "CG" or "CHOLESKY"
-	MaxCGSteps        int    // 0 means k
-	LossType          string // "IALSPP" or "ORIGINAL"
+	SolverType        IALSSolver
+	MaxCGSteps        int // 0 means k
+	LossType          IALSLoss
 	TrainEpochs       int
 	PredictionCGSteps int // fold-in CG steps (prediction_time_max_cg_steps)
 	Seed              int64
@@ -38,8 +39,8 @@ type IALSConfig struct {
 // DefaultIALSConfig returns the constructor defaults of §2.2 (b).
 func DefaultIALSConfig() IALSConfig {
 	return IALSConfig{
-		NComponents: 20, Alpha0: 0, Reg: 1e-3, Nu: 1, ConfidenceScaling: "none", Epsilon: 1,
-		InitStd: 0.1, SolverType: "CG", MaxCGSteps: 3, LossType: "IALSPP", TrainEpochs: 16,
+		NComponents: 20, Alpha0: 0, Reg: 1e-3, Nu: 1, ConfidenceScaling: ConfidenceNone, Epsilon: 1,
+		InitStd: 0.1, SolverType: SolverCG, MaxCGSteps: 3, LossType: LossIALSPP, TrainEpochs: 16,
 		PredictionCGSteps: 5, Seed: 42,
 	}
 }
@@ -49,46 +50,50 @@ var ialsAccepts = []string{"n_components", "alpha0", "reg", "nu", "confidence_sc
 
 func ialsConfigFrom(p algo.Params, seed int64) (IALSConfig, error) {
 	c := DefaultIALSConfig()
-	c.Seed = seed
-	r := &params{p: p}
-	c.NComponents = r.int("n_components", c.NComponents)
-	c.Alpha0 = r.float("alpha0", c.Alpha0)
-	c.Reg = r.float("reg", c.Reg)
-	c.Nu = r.float("nu", c.Nu)
-	if v, ok := r.optFloat("nu_star"); ok {
+	r := algo.NewParamReader("IALS", p)
+	c.NComponents = r.Int("n_components", c.NComponents)
+	c.Alpha0 = r.Float("alpha0", c.Alpha0)
+	c.Reg = r.Float("reg", c.Reg)
+	c.Nu = r.Float("nu", c.Nu)
+	if v, ok := r.OptFloat("nu_star"); ok {
 		c.NuStar = &v
 	}
-	c.ConfidenceScaling = r.str("confidence_scaling", c.ConfidenceScaling, "none", "log")
-	c.Epsilon = r.float("epsilon", c.Epsilon)
-	c.InitStd = r.float("init_std", c.InitStd)
-	c.SolverType = r.str("solver_type", c.SolverType, "CG", "CHOLESKY")
-	c.MaxCGSteps = r.int("max_cg_steps", c.MaxCGSteps)
-	c.LossType = r.str("loss_type", c.LossType, "IALSPP", "ORIGINAL")
-	c.TrainEpochs = r.int("train_epochs", c.TrainEpochs)
-	c.PredictionCGSteps = r.int("prediction_time_max_cg_steps", c.PredictionCGSteps)
-	if _, ok := p["random_seed"]; ok {
-		c.Seed = int64(r.int("random_seed", int(seed)))
-	}
-	if r.err != nil {
-		return c, r.err
+	c.ConfidenceScaling = algo.Choice(r, "confidence_scaling", c.ConfidenceScaling, confidenceNames)
+	c.Epsilon = r.Float("epsilon", c.Epsilon)
+	c.InitStd = r.Float("init_std", c.InitStd)
+	c.SolverType = algo.Choice(r, "solver_type", c.SolverType, solverNames)
+	c.MaxCGSteps = r.Int("max_cg_steps", c.MaxCGSteps)
+	c.LossType = algo.Choice(r, "loss_type", c.LossType, lossNames)
+	c.TrainEpochs = r.Int("train_epochs", c.TrainEpochs)
+	c.PredictionCGSteps = r.Int("prediction_time_max_cg_steps", c.PredictionCGSteps)
+	c.Seed = r.Seed("random_seed", seed)
+	if err := r.Err(); err != nil {
+		return c, err
 	}
 	return c, c.validate()
 }
 
 func (c IALSConfig) validate() error {
+	bad := func(name string, v any, why string) error { return paramErr("IALS", name, v, why) }
 	switch {
 	case c.NComponents < 1:
-		return &ParamError{"n_components", c.NComponents, "must be ≥ 1"}
+		return bad("n_components", c.NComponents, "must be ≥ 1")
 	case c.Alpha0 < 0 || math.IsNaN(c.Alpha0):
-		return &ParamError{"alpha0", c.Alpha0, "must be ≥ 0"}
+		return bad("alpha0", c.Alpha0, "must be ≥ 0")
 	case !(c.Reg >= 0):
-		return &ParamError{"reg", c.Reg, "must be ≥ 0"}
+		return bad("reg", c.Reg, "must be ≥ 0")
 	case c.MaxCGSteps < 0:
-		return &ParamError{"max_cg_steps", c.MaxCGSteps, "must be ≥ 0"}
+		return bad("max_cg_steps", c.MaxCGSteps, "must be ≥ 0")
 	case c.TrainEpochs < 0:
-		return &ParamError{"train_epochs", c.TrainEpochs, "must be ≥ 0"}
-	case c.ConfidenceScaling == "log" && !(c.Epsilon > 0):
-		return &ParamError{"epsilon", c.Epsilon, "must be > 0"}
+		return bad("train_epochs", c.TrainEpochs, "must be ≥ 0")
+	case c.ConfidenceScaling == ConfidenceLog && !(c.Epsilon > 0):
+		return bad("epsilon", c.Epsilon, "must be > 0")
+	case int(c.SolverType) >= len(solverNames):
+		return bad("solver_type", c.SolverType, "want one of "+strings.Join(solverNames, ", "))
+	case int(c.LossType) >= len(lossNames):
+		return bad("loss_type", c.LossType, "want one of "+strings.Join(lossNames, ", "))
+	case int(c.ConfidenceScaling) >= len(confidenceNames):
+		return bad("confidence_scaling", c.ConfidenceScaling, "want one of "+strings.Join(confidenceNames, ", "))
 	}
 	return nil
 }
@@ -177,7 +182,7 @@ func normal(rng *rand.Rand, n int, std float64) []float32 {
 func (m *IALS) confidence(vals []float64) []float32 {
 	out := make([]float32, len(vals))
 	for i, x := range vals {
-		if m.cfg.ConfidenceScaling == "log" {
+		if m.cfg.ConfidenceScaling == ConfidenceLog {
 			x = math.Log1p(x / m.cfg.Epsilon)
 		}
 		out[i] = float32(x)
@@ -245,7 +250,7 @@ func (m *IALS) getScratch() any {
 		m.free = m.free[:n-1]
 		return s
 	}
-	return newIALSScratch(m.cfg.NComponents, m.cfg.SolverType == "CHOLESKY")
+	return newIALSScratch(m.cfg.NComponents, m.cfg.SolverType == SolverCholesky)
 }
 
 func (m *IALS) putScratch(s any) {
@@ -274,7 +279,7 @@ func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, co
 		}
 	}
 	beta := float32(0)
-	if m.cfg.LossType == "ORIGINAL" {
+	if m.cfg.LossType == LossOriginal {
 		beta = float32(m.cfg.Alpha0)
 	}
 	steps := m.cfg.MaxCGSteps
@@ -282,7 +287,7 @@ func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, co
 		steps = k
 	}
 	base := m.cfg.Alpha0 * float64(nOther)
-	chol := m.cfg.SolverType == "CHOLESKY"
+	chol := m.cfg.SolverType == SolverCholesky
 	var held []any
 	var hmu sync.Mutex
 	newScratch := func() any {
@@ -566,8 +571,8 @@ func (m *IALS) Model() *algo.Model {
 		Kind: algo.KindFactor, NUsers: m.x.Rows, NItems: m.x.Cols, K: k,
 		UserFactors: m.p, ItemFactors: m.v, Gram: to32(g),
 		FoldIn: algo.FoldIn{
-			Method: "ials_cg", Alpha0: m.cfg.Alpha0, Reg: m.reg, Nu: m.cfg.Nu, LossType: m.cfg.LossType,
-			Confidence: m.cfg.ConfidenceScaling, Epsilon: m.cfg.Epsilon, CGSteps: m.cfg.PredictionCGSteps,
+			Method: "ials_cg", Alpha0: m.cfg.Alpha0, Reg: m.reg, Nu: m.cfg.Nu, LossType: m.cfg.LossType.String(),
+			Confidence: m.cfg.ConfidenceScaling.String(), Epsilon: m.cfg.Epsilon, CGSteps: m.cfg.PredictionCGSteps,
 			NItemsTraining: m.x.Cols,
 		},
 	}

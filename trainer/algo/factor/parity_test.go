@@ -95,10 +95,10 @@ func TestParityBPRFM(t *testing.T) {
 		t.Skip("parity test trains on MovieLens; skipped with -short")
 	}
 	splitDir(t)
-	losses := []string{"bpr", "warp"}
+	losses := []BPRLoss{LossBPR, LossWARP}
 	ran := 0
 	for _, loss := range losses {
-		t.Run(loss, func(t *testing.T) {
+		t.Run(loss.String(), func(t *testing.T) {
 			c := DefaultBPRFMConfig()
 			c.NComponents, c.TrainEpochs, c.Loss = 64, 30, loss
 			rec, err := NewBPRFM(c)

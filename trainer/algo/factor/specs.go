@@ -30,14 +30,11 @@ func Specs() []algo.Spec {
 			},
 			New: func(p algo.Params, seed int64) (algo.Recommender, error) {
 				c := DefaultSVDConfig()
-				c.Seed = seed
-				r := &params{p: p}
-				c.NComponents = r.int("n_components", c.NComponents)
-				if _, ok := p["random_seed"]; ok {
-					c.Seed = int64(r.int("random_seed", int(seed)))
-				}
-				if r.err != nil {
-					return nil, r.err
+				r := algo.NewParamReader("TruncatedSVD", p)
+				c.NComponents = r.Int("n_components", c.NComponents)
+				c.Seed = r.Seed("random_seed", seed)
+				if err := r.Err(); err != nil {
+					return nil, err
 				}
 				return NewTruncatedSVD(c)
 			},
@@ -52,18 +49,15 @@ func Specs() []algo.Spec {
 			},
 			New: func(p algo.Params, seed int64) (algo.Recommender, error) {
 				c := DefaultBPRFMConfig()
-				c.Seed = seed
-				r := &params{p: p}
-				c.NComponents = r.int("n_components", c.NComponents)
-				c.ItemAlpha = r.float("item_alpha", c.ItemAlpha)
-				c.UserAlpha = r.float("user_alpha", c.UserAlpha)
-				c.Loss = r.str("loss", c.Loss, "bpr", "warp")
-				c.TrainEpochs = r.int("train_epochs", c.TrainEpochs)
-				if _, ok := p["random_seed"]; ok {
-					c.Seed = int64(r.int("random_seed", int(seed)))
-				}
-				if r.err != nil {
-					return nil, r.err
+				r := algo.NewParamReader("BPRFM", p)
+				c.NComponents = r.Int("n_components", c.NComponents)
+				c.ItemAlpha = r.Float("item_alpha", c.ItemAlpha)
+				c.UserAlpha = r.Float("user_alpha", c.UserAlpha)
+				c.Loss = algo.Choice(r, "loss", c.Loss, bprLossNames)
+				c.TrainEpochs = r.Int("train_epochs", c.TrainEpochs)
+				c.Seed = r.Seed("random_seed", seed)
+				if err := r.Err(); err != nil {
+					return nil, err
 				}
 				return NewBPRFM(c)
 			},

@@ -42,10 +42,10 @@ type TruncatedSVD struct {
 // NewTruncatedSVD returns an unfitted TruncatedSVD.
 func NewTruncatedSVD(cfg SVDConfig) (*TruncatedSVD, error) {
 	if cfg.NComponents < 1 {
-		return nil, &ParamError{"n_components", cfg.NComponents, "must be ≥ 1"}
+		return nil, paramErr("TruncatedSVD", "n_components", cfg.NComponents, "must be ≥ 1")
 	}
 	if cfg.PowerIterations < 0 || cfg.Oversamples < 0 {
-		return nil, &ParamError{"power_iterations", cfg.PowerIterations, "must be ≥ 0"}
+		return nil, paramErr("TruncatedSVD", "power_iterations", cfg.PowerIterations, "must be ≥ 0")
 	}
 	return &TruncatedSVD{cfg: cfg}, nil
 }

@@ -33,27 +33,27 @@ type CosineKNN struct {
 // NewCosineKNN builds a CosineKNN from params, defaults of §2.3 (b) for
 // missing names.
 func NewCosineKNN(p algo.Params) (*CosineKNN, error) {
-	r := paramReader{algo: "CosineKNN", p: p}
+	r := algo.NewParamReader("CosineKNN", p)
 	c := &CosineKNN{
-		Shrinkage:        r.float("shrinkage", 0),
-		Normalize:        r.bool("normalize", false),
-		FeatureWeighting: r.choice("feature_weighting", WeightNone, WeightNone, WeightTFIDF, WeightBM25),
-		BM25K1:           r.float("bm25_k1", 1.2),
-		BM25B:            r.float("bm25_b", 0.75),
+		Shrinkage:        r.Float("shrinkage", 0),
+		Normalize:        r.Bool("normalize", false),
+		FeatureWeighting: r.String("feature_weighting", WeightNone, WeightNone, WeightTFIDF, WeightBM25),
+		BM25K1:           r.Float("bm25_k1", 1.2),
+		BM25B:            r.Float("bm25_b", 0.75),
 	}
-	c.TopK, _ = r.int("top_k", 100)
-	if r.err == nil {
+	c.TopK = r.Int("top_k", 100)
+	if r.Err() == nil {
 		switch {
 		case c.TopK < 1:
-			r.fail("top_k", c.TopK, "want ≥ 1")
+			r.Fail("top_k", c.TopK, "want ≥ 1")
 		case c.Shrinkage < 0:
-			r.fail("shrinkage", c.Shrinkage, "want ≥ 0")
+			r.Fail("shrinkage", c.Shrinkage, "want ≥ 0")
 		case c.BM25K1 < 0:
-			r.fail("bm25_k1", c.BM25K1, "want ≥ 0")
+			r.Fail("bm25_k1", c.BM25K1, "want ≥ 0")
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -27,13 +27,13 @@ type DenseSLIM struct {
 
 // NewDenseSLIM builds a DenseSLIM from params (reg defaults to 1).
 func NewDenseSLIM(p algo.Params) (*DenseSLIM, error) {
-	r := paramReader{algo: "DenseSLIM", p: p}
-	d := &DenseSLIM{Reg: r.float("reg", 1)}
-	if r.err == nil && d.Reg < 0 {
-		r.fail("reg", d.Reg, "want ≥ 0")
+	r := algo.NewParamReader("DenseSLIM", p)
+	d := &DenseSLIM{Reg: r.Float("reg", 1)}
+	if r.Err() == nil && d.Reg < 0 {
+		r.Fail("reg", d.Reg, "want ≥ 0")
 	}
-	if r.err != nil {
-		return nil, r.err
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

@@ -5,9 +5,8 @@ import (
 	"fmt"
 )
 
+// Sentinel errors. Bad hyperparameters are *algo.ParamError (algo.ErrParam).
 var (
-	// ErrParam marks an invalid hyperparameter value or type.
-	ErrParam = errors.New("invalid parameter")
 	// ErrTooManyItems marks a DenseSLIM fit refused because its dense I×I
 	// matrix would exceed the configured item limit.
 	ErrTooManyItems = errors.New("too many items for a dense model")
@@ -17,21 +16,6 @@ var (
 	// ErrNotFitted is returned by operations that need a fitted model.
 	ErrNotFitted = errors.New("model not fitted")
 )
-
-// ParamError reports one bad hyperparameter; it unwraps to ErrParam.
-type ParamError struct {
-	Algo  string // alias, e.g. "CosineKNN"
-	Name  string // parameter name
-	Value any    // offending value
-	Why   string // what was expected
-}
-
-func (e *ParamError) Error() string {
-	return fmt.Sprintf("%s: parameter %s=%v: %s", e.Algo, e.Name, e.Value, e.Why)
-}
-
-// Unwrap returns ErrParam.
-func (e *ParamError) Unwrap() error { return ErrParam }
 
 // TooManyItemsError reports a DenseSLIM fit refused for size; it unwraps to
 // ErrTooManyItems.

@@ -267,8 +267,8 @@ func TestBadParams(t *testing.T) {
 	f := func(alias string, p algo.Params) {
 		t.Helper()
 		_, ok, err := New(alias, p, 0)
-		var pe *ParamError
-		if !ok || !errors.Is(err, ErrParam) || !errors.As(err, &pe) {
+		var pe *algo.ParamError
+		if !ok || !errors.Is(err, algo.ErrParam) || !errors.As(err, &pe) {
 			t.Fatalf("%s %v: got ok=%v err=%v, want a ParamError", alias, p, ok, err)
 		}
 	}

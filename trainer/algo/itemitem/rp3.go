@@ -22,23 +22,23 @@ type RP3beta struct {
 // NewRP3beta builds an RP3beta from params, defaults of §2.4 (b) for missing
 // names. top_k absent or nil means no pruning.
 func NewRP3beta(p algo.Params) (*RP3beta, error) {
-	r := paramReader{algo: "RP3beta", p: p}
+	r := algo.NewParamReader("RP3beta", p)
 	m := &RP3beta{
-		Alpha:           r.float("alpha", 1),
-		Beta:            r.float("beta", 0.6),
-		NormalizeWeight: r.bool("normalize_weight", false),
+		Alpha:           r.Float("alpha", 1),
+		Beta:            r.Float("beta", 0.6),
+		NormalizeWeight: r.Bool("normalize_weight", false),
 	}
-	k, set := r.int("top_k", 0)
-	if r.err == nil {
+	k, set := r.OptInt("top_k", 0)
+	if r.Err() == nil {
 		switch {
 		case set && k < 1:
-			r.fail("top_k", k, "want ≥ 1 or None")
+			r.Fail("top_k", k, "want ≥ 1 or None")
 		case m.Alpha <= 0:
-			r.fail("alpha", m.Alpha, "want > 0")
+			r.Fail("alpha", m.Alpha, "want > 0")
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	m.TopK = k
 	return m, nil
