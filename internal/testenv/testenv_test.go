@@ -55,7 +55,7 @@ func TestRequire(t *testing.T) {
 }
 
 func TestUnknown(t *testing.T) {
-	t.Setenv(Var, "s3,postgress,,all, gcs ")
+	t.Setenv(Var, "s3,postgress,,all, gcs ,helm,kustomize,systemd")
 	if bad := Unknown(); len(bad) != 1 || bad[0] != "postgress" {
 		t.Fatalf("Unknown() = %q", bad)
 	}
