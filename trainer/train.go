@@ -27,6 +27,7 @@ import (
 	"github.com/recotem/recotem/trainer/eval"
 	"github.com/recotem/recotem/trainer/lock"
 	"github.com/recotem/recotem/trainer/search"
+	"github.com/recotem/recotem/trainer/source"
 	"github.com/recotem/recotem/trainer/source/blobsrc"   // s3/gs/az/abfs(s) paths; remote outputs
 	_ "github.com/recotem/recotem/trainer/source/bqsrc"   // source type "bigquery"
 	_ "github.com/recotem/recotem/trainer/source/httpsrc" // https/http paths of csv and parquet
@@ -40,27 +41,35 @@ var Version = "2.1.0-go"
 // IrspackVersion is the upstream semantics the algorithms follow.
 const IrspackVersion = "0.5.0"
 
-// Options configures one train run. cmd/recotem fills it from flags and the
-// environment; nothing here reads the environment.
+// Options configures one train run. cmd/recotem fills it from flags and
+// from the settings internal/envconfig read once at start-up; nothing here
+// reads the environment.
 type Options struct {
 	RecipePath string
-	EnvVars    map[string]string // --env-var
-	LookupEnv  func(string) (string, bool)
-	RunID      string // "" → 12 random hex
-	Quiet      bool   // no trial_done events
-	Verbose    bool   // trial_done with params
+	EnvVars    map[string]string // --env-var, consulted before LookupEnv
+	// LookupEnv reads the variables that are not settings: RECOTEM_RECIPE_*
+	// values (recipe expansion, sql dsn_env) and ambient names read on a
+	// driver's behalf (the trial store's MYSQL_USER/MYSQL_PWD, BigQuery's
+	// GOOGLE_CLOUD_PROJECT); cmd/recotem passes envconfig.Config.External.
+	// nil means an empty environment.
+	LookupEnv func(string) (string, bool)
+	RunID     string // "" → 12 random hex
+	Quiet     bool   // no trial_done events
+	Verbose   bool   // trial_done with params
 
 	NoLock      bool
 	FailOnBusy  bool
 	LockTimeout time.Duration // 0 non-blocking, <0 forever
-	LockDir     string
+	LockDir     string        // RECOTEM_LOCK_DIR: locks of remote outputs
 
 	// Ring signs the artifact with its first key. Nil → signing_key_missing.
 	Ring         *format.KeyRing
-	ArtifactRoot string
+	ArtifactRoot string // RECOTEM_ARTIFACT_ROOT; "" = no containment
 
-	MaxDownloadBytes int64
-	Logger           *slog.Logger
+	// Source holds the data-source settings (download cap, guards,
+	// timeouts, row cap); the zero value is the defaults.
+	Source source.Settings
+	Logger *slog.Logger
 	// Progress, when set, receives a live one-line status per trial (TTY).
 	Progress func(line string)
 }
@@ -197,7 +206,7 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	log := s.rlog
 	log.Info("training_started")
 	// Ingest logs fetching_data, the source events, data_fetched and data_cleansed.
-	data, err := dataset.Ingest(ctx, rec, dataset.IngestOptions{MaxDownloadBytes: s.opt.MaxDownloadBytes, Logger: log, LookupEnv: s.lookupEnv()})
+	data, err := dataset.Ingest(ctx, rec, source.Options{Settings: s.opt.Source, Logger: log, LookupEnv: s.lookupEnv()})
 	if err != nil {
 		return nil, ensureClass(err, failure.DataSource, "datasource_error")
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/recotem/recotem/internal/envconfig"
 	"github.com/recotem/recotem/internal/fetch"
@@ -48,11 +47,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	logFormat := strings.ToLower(strings.TrimSpace(os.Getenv(envconfig.LogFormat)))
-	if !logx.ValidFormat(logFormat) {
-		logFormat = logx.FormatAuto
-	}
-	logger := logx.New(stderr, logFormat, slog.LevelInfo)
+	logger := logx.New(stderr, envconfig.LogFormatFor(os.LookupEnv), slog.LevelInfo)
 	cfg, err := envconfig.Load(os.LookupEnv, envconfig.Options{Command: envconfig.CmdInspect, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "Configuration error: %v\n", err)

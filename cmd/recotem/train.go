@@ -8,9 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -18,10 +15,12 @@ import (
 	"golang.org/x/term"
 
 	"github.com/recotem/recotem/format"
+	"github.com/recotem/recotem/internal/envconfig"
 	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/logx"
 	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer"
+	"github.com/recotem/recotem/trainer/source"
 )
 
 func init() { commands["train"] = runTrain }
@@ -66,17 +65,18 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "recotem train: exactly one RECIPE.yaml expected\n\nUsage: recotem train RECIPE.yaml [flags]\n%s", fs.FlagUsages())
 		return 2
 	}
-	env := os.Getenv("RECOTEM_ENV")
-	logFormat := os.Getenv("RECOTEM_LOG_FORMAT")
-	if !logx.ValidFormat(logFormat) {
-		logFormat = "auto" // train falls back (§2)
-	}
-	log := logx.New(stderr, logFormat, slog.LevelInfo)
+	// Every RECOTEM_* variable is read here, once (internal/envconfig); the
+	// logger exists first so that the env_var_* events reach it.
+	log := logx.New(stderr, envconfig.LogFormatFor(os.LookupEnv), slog.LevelInfo)
 	configErr := func(msg string) int {
 		fmt.Fprintf(stderr, "Configuration error: %s\n", msg)
 		return 8
 	}
-	if err := devFlagsOK(*devUnsigned, *companion, env); err != nil {
+	env, err := envconfig.Load(os.LookupEnv, envconfig.Options{Command: envconfig.CmdTrain, Logger: log})
+	if err != nil {
+		return configErr(err.Error())
+	}
+	if err := devFlagsOK(*devUnsigned, *companion, env.Env); err != nil {
 		return configErr(err.Error())
 	}
 	var timeout time.Duration
@@ -100,27 +100,24 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	}
 
 	opt := trainer.Options{
-		RecipePath: recipePath, EnvVars: vars, LookupEnv: os.LookupEnv, RunID: *runID,
+		RecipePath: recipePath, EnvVars: vars, LookupEnv: env.External, RunID: *runID,
 		Quiet: *quiet, Verbose: *verbose, NoLock: *noLock, FailOnBusy: *failOnBusy, LockTimeout: timeout,
-		LockDir:          os.Getenv("RECOTEM_LOCK_DIR"),
-		ArtifactRoot:     os.Getenv("RECOTEM_ARTIFACT_ROOT"),
-		MaxDownloadBytes: envBytes("RECOTEM_MAX_DOWNLOAD_BYTES", 256<<20, 1<<20, 16<<30, log),
-		Logger:           log,
+		LockDir:      env.LockDir,
+		ArtifactRoot: env.ArtifactRoot,
+		Source:       sourceSettings(env),
+		Logger:       log,
 	}
-	if opt.LockDir == "" {
-		opt.LockDir = filepath.Join(os.TempDir(), "recotem-locks")
-	}
-	switch spec := os.Getenv("RECOTEM_SIGNING_KEYS"); {
+	ring, err := env.KeyRing() // nil when unset: missing keys beat recipe errors (§1.2), trainer.Run reports them
+	switch {
 	case *devUnsigned:
 		opt.Ring = format.DevKeyRing()
-	case strings.TrimSpace(spec) == "":
-		// Missing keys beat recipe errors (§1.2 priority): report before loading.
-		opt.Ring = nil
-	default:
-		ring, err := format.ParseKeyRing(spec)
-		if err != nil {
-			return configErr(err.Error())
+	case err != nil:
+		var ke *format.KeyError
+		if errors.As(err, &ke) {
+			return configErr(ke.Error())
 		}
+		return configErr(err.Error())
+	default:
 		opt.Ring = ring
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -148,21 +145,14 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// envBytes reads an integer byte size with default and clamp (§2).
-func envBytes(name string, def, lo, hi int64, log *slog.Logger) int64 {
-	raw, ok := os.LookupEnv(name)
-	if !ok || strings.TrimSpace(raw) == "" {
-		return def
+// sourceSettings are the data-source settings of train and validate.
+func sourceSettings(env *envconfig.Config) source.Settings {
+	return source.Settings{
+		MaxDownloadBytes:    env.MaxDownloadBytes,
+		HTTPTimeout:         env.HTTPTimeout,
+		HTTPAllowPrivate:    env.HTTPAllowPrivate,
+		SQLAllowPrivate:     env.SQLAllowPrivate,
+		MaxSQLRows:          env.MaxSQLRows,
+		BQRequireStorageAPI: env.BQRequireStorageAPI,
 	}
-	v, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-	if err != nil {
-		log.Warn("env_var_unparseable", "name", name, "raw", raw, "fallback", def)
-		return def
-	}
-	if v < lo || v > hi {
-		c := min(max(v, lo), hi)
-		log.Warn("env_var_clamped", "name", name, "requested", v, "clamped", c, "lo", lo, "hi", hi)
-		return c
-	}
-	return v
 }

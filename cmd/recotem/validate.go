@@ -71,7 +71,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	for _, r := range recipes {
 		fmt.Fprintf(stdout, "Recipe '%s': schema OK\n", r.Name)
-		src, err := source.New(r, source.Options{MaxDownloadBytes: cfg.MaxDownloadBytes, Logger: logger, LookupEnv: cfg.RecipeVar})
+		src, err := source.New(r, source.Options{Settings: sourceSettings(cfg), Logger: logger, LookupEnv: cfg.External})
 		if err == nil {
 			err = src.Probe(ctx)
 		}

@@ -198,6 +198,18 @@ func (c *Config) RecipeVar(name string) (string, bool) {
 	return c.lookup(name)
 }
 
+// External reads a variable that is not one of Load's settings: a
+// RECOTEM_RECIPE_* value (recipe expansion, sql dsn_env) or an ambient name
+// a library reads on the SDK's behalf (MYSQL_USER, MYSQL_PWD,
+// GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT). Every other RECOTEM_* name reports
+// false: those are read once, by Load, into typed fields.
+func (c *Config) External(name string) (string, bool) {
+	if c.lookup == nil || (strings.HasPrefix(name, "RECOTEM_") && !strings.HasPrefix(name, RecipePrefix)) {
+		return "", false
+	}
+	return c.lookup(name)
+}
+
 // DevAllowed reports RECOTEM_ENV == development (--dev-allow-unsigned).
 func (c *Config) DevAllowed() bool { return c.Env == "development" }
 
@@ -247,18 +259,6 @@ func List(s string) []string {
 type loader struct {
 	get    Lookup
 	logger *slog.Logger
-}
-
-// Int reads one integer variable with the §2 rules Load applies to its
-// own: unset or blank → def; unparseable → def and env_var_unparseable;
-// outside [lo, hi] → clamped and env_var_clamped. For callers outside the
-// command's start-up Config (the sources read theirs when they run).
-func Int(lookup Lookup, logger *slog.Logger, name string, def, lo, hi int64) int64 {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	l := loader{get: lookup, logger: logger}
-	return l.int64(name, def, lo, hi, false)
 }
 
 func (l *loader) str(name string) (string, bool) {
@@ -338,6 +338,28 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
+// LogFormatFor is the format a command's logger is built with before Load
+// runs, so that Load's own events (env_var_unparseable, env_var_clamped)
+// come out in it: RECOTEM_LOG_FORMAT trimmed and lower-cased when it is
+// auto, json or console, else auto. Load reports a bad value (a
+// ConfigError for serve and inspect) and sets Config.LogFormat the same way.
+func LogFormatFor(lookup Lookup) string {
+	f, _ := logFormat(lookup)
+	return f
+}
+
+// logFormat reads RECOTEM_LOG_FORMAT; ok is false for a set, invalid value.
+func logFormat(lookup Lookup) (format string, ok bool) {
+	v, set := lookup(LogFormat)
+	if v = strings.ToLower(strings.TrimSpace(v)); !set || v == "" {
+		return logx.FormatAuto, true
+	}
+	if logx.ValidFormat(v) {
+		return v, true
+	}
+	return logx.FormatAuto, false
+}
+
 // Load reads every variable of §2 through lookup. It returns the first
 // ConfigError that applies to opts.Command, in the order: RECOTEM_PORT,
 // RECOTEM_WATCH_INTERVAL, RECOTEM_LOG_FORMAT, RECOTEM_API_KEYS, payload cap >
@@ -410,13 +432,10 @@ func Load(lookup Lookup, opts Options) (*Config, error) {
 		}
 	}
 
-	c.LogFormat = logx.FormatAuto
-	if v, ok := l.str(LogFormat); ok {
-		if lv := strings.ToLower(v); logx.ValidFormat(lv) {
-			c.LogFormat = lv
-		} else if strict(CmdServe, CmdInspect) {
-			fail(&Error{Var: LogFormat, Msg: "must be auto, json or console, not " + quote(v)})
-		}
+	var logOK bool
+	c.LogFormat, logOK = logFormat(lookup)
+	if v, _ := l.str(LogFormat); !logOK && strict(CmdServe, CmdInspect) {
+		fail(&Error{Var: LogFormat, Msg: "must be auto, json or console, not " + quote(v)})
 	}
 
 	if v, ok := l.str(APIKeys); ok {

@@ -205,6 +205,81 @@ func TestRecipeVarAndPlaintext(t *testing.T) {
 	}
 }
 
+func TestExternal(t *testing.T) {
+	c, _ := load(t, CmdTrain, "RECOTEM_RECIPE_DSN", "sqlite:///x", "GOOGLE_CLOUD_PROJECT", "p1", "MYSQL_USER", "u",
+		SQLAllowPrivate, "1", SigningKeys, "k:"+keyHex)
+	for name, want := range map[string]string{"RECOTEM_RECIPE_DSN": "sqlite:///x", "GOOGLE_CLOUD_PROJECT": "p1", "MYSQL_USER": "u"} {
+		if v, ok := c.External(name); !ok || v != want {
+			t.Fatalf("External(%s) = %q %v", name, v, ok)
+		}
+	}
+	// Settings and secrets are only Load's typed fields.
+	for _, name := range []string{SQLAllowPrivate, SigningKeys, "RECOTEM_UNKNOWN", "GCLOUD_PROJECT"} {
+		if v, ok := c.External(name); ok {
+			t.Fatalf("External(%s) = %q, want nothing", name, v)
+		}
+	}
+	if v, ok := (&Config{}).External("HOME"); ok {
+		t.Fatalf("zero Config: %q", v)
+	}
+}
+
+// The source settings train and validate pass down (trainer/source.Options):
+// defaults, clamps and events are Load's, the sources no longer read them.
+func TestSourceSettings(t *testing.T) {
+	to := func(c *Config) int64 { return int64(c.HTTPTimeout / time.Second) }
+	rows := func(c *Config) int64 { return c.MaxSQLRows }
+	f := func(name, raw string, get func(*Config) int64, want int64, event string) {
+		t.Helper()
+		c, ev := load(t, CmdTrain, name, raw)
+		if got := get(c); got != want {
+			t.Fatalf("%s=%q → %d, want %d", name, raw, got, want)
+		}
+		if event == "" && len(ev) != 0 || event != "" && (len(ev) != 1 || ev[0]["msg"] != event || ev[0]["name"] != name) {
+			t.Fatalf("%s=%q: events %v, want %q", name, raw, ev, event)
+		}
+	}
+	// Moved from trainer/source/httpsrc (its Fetcher read the variable).
+	f(HTTPTimeoutSeconds, "0", to, 1, "env_var_clamped")
+	f(HTTPTimeoutSeconds, "9999", to, 600, "env_var_clamped")
+	f(HTTPTimeoutSeconds, "abc", to, 30, "env_var_unparseable")
+	// Moved from trainer/source/sqlsrc (its settings read the variable).
+	f(MaxSQLRows, "5", rows, 1000, "env_var_clamped")
+	f(MaxSQLRows, "999999999999", rows, 500_000_000, "env_var_clamped")
+	f(MaxSQLRows, "lots", rows, 50_000_000, "env_var_unparseable")
+	f(MaxSQLRows, "1500", rows, 1500, "")
+	c, _ := load(t, CmdValidate, HTTPAllowPrivate, "on", SQLAllowPrivate, "yes", BQRequireStorageAPI, "1", MaxDownloadBytes, "2MiB")
+	if !c.HTTPAllowPrivate || !c.SQLAllowPrivate || !c.BQRequireStorageAPI || c.MaxDownloadBytes != 2*MiB {
+		t.Fatalf("validate settings: %+v", c)
+	}
+}
+
+func TestLogFormatFor(t *testing.T) {
+	f := func(raw string, set bool, want string) {
+		t.Helper()
+		lookup := env()
+		if set {
+			lookup = env(LogFormat, raw)
+		}
+		if got := LogFormatFor(lookup); got != want {
+			t.Fatalf("LogFormatFor(%q) = %q, want %q", raw, got, want)
+		}
+	}
+	f("", false, "auto")
+	f("", true, "auto")
+	f(" JSON ", true, "json")
+	f("console", true, "console")
+	f("text", true, "auto")
+	c, _ := load(t, CmdTrain, LogFormat, "text") // train falls back (§2)
+	if c.LogFormat != "auto" {
+		t.Fatalf("train with a bad format: %q", c.LogFormat)
+	}
+	c, _ = load(t, CmdTrain, LogFormat, "Console")
+	if c.LogFormat != "console" {
+		t.Fatalf("train: %q", c.LogFormat)
+	}
+}
+
 const keyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 func TestConfigErrors(t *testing.T) {

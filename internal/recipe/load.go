@@ -20,8 +20,8 @@ type Options struct {
 	// EnvVars are --env-var injections, consulted before LookupEnv. Keys
 	// are upper-case names.
 	EnvVars map[string]string
-	// LookupEnv reads the environment (os.LookupEnv in cmd/recotem); nil
-	// means an empty environment.
+	// LookupEnv reads the expansion variables (envconfig.Config.RecipeVar
+	// or Config.External in cmd/recotem); nil means an empty environment.
 	LookupEnv func(string) (string, bool)
 	// ArtifactRoot is RECOTEM_ARTIFACT_ROOT; "" disables containment.
 	ArtifactRoot string

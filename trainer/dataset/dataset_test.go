@@ -14,6 +14,7 @@ import (
 	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/internal/testenv"
+	"github.com/recotem/recotem/trainer/source"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -48,7 +49,7 @@ func withTime(unit string) func(*recipe.Recipe) {
 
 func ingest(t *testing.T, r *recipe.Recipe) *Interactions {
 	t.Helper()
-	d, err := Ingest(context.Background(), r, IngestOptions{})
+	d, err := Ingest(context.Background(), r, source.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestIngestCleansing(t *testing.T) {
 func TestIngestFailures(t *testing.T) {
 	f := func(csv string, mod func(*recipe.Recipe), code string, wantMsg string) *failure.Error {
 		t.Helper()
-		_, err := Ingest(context.Background(), recipeFor(t, csv, mod), IngestOptions{})
+		_, err := Ingest(context.Background(), recipeFor(t, csv, mod), source.Options{})
 		var fe *failure.Error
 		if !errors.As(err, &fe) || fe.Code != code || failure.ExitCode(err) != 4 || !strings.Contains(err.Error(), wantMsg) {
 			t.Errorf("error %v, want code %s exit 4 containing %q", err, code, wantMsg)
@@ -133,7 +134,7 @@ func TestIngestFailures(t *testing.T) {
 	f(data, func(r *recipe.Recipe) { r.Cleansing.MinItems = ptr(3) }, "min_data_violation", "2 items")
 	f(data, withTime(""), "time_unit_required", `time column "t" is numeric`)
 	f("u,i,t\na,x,yesterday\n", withTime(""), "time_column_parse_error", "data row 1")
-	if _, err := Ingest(context.Background(), recipeFor(t, data, func(r *recipe.Recipe) { r.Cleansing.MinRows = ptr(2) }), IngestOptions{}); err != nil {
+	if _, err := Ingest(context.Background(), recipeFor(t, data, func(r *recipe.Recipe) { r.Cleansing.MinRows = ptr(2) }), source.Options{}); err != nil {
 		t.Errorf("min_rows equal to n_rows must pass: %v", err)
 	}
 }
@@ -141,7 +142,7 @@ func TestIngestFailures(t *testing.T) {
 func TestTimeParsing(t *testing.T) {
 	f := func(cell, unit string, want int64) {
 		t.Helper()
-		d, err := Ingest(context.Background(), recipeFor(t, "u,i,t\na,x,"+cell+"\n", withTime(unit)), IngestOptions{})
+		d, err := Ingest(context.Background(), recipeFor(t, "u,i,t\na,x,"+cell+"\n", withTime(unit)), source.Options{})
 		if err != nil {
 			t.Errorf("%q: %v", cell, err)
 			return

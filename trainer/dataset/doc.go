@@ -13,8 +13,9 @@
 // time_unit_required, time_column_parse_error and split_error; source
 // errors pass through with their own class.
 //
-// Events (on IngestOptions.Logger): fetching_data, the source's events,
-// data_fetched (n_rows) and data_cleansed (n_rows, drop_count). The caller
+// Events (on the Logger of Ingest's source.Options): fetching_data, the
+// source's events, data_fetched (n_rows) and data_cleansed (n_rows,
+// drop_count). The caller
 // logs training_started before Ingest and splitting_data / split_done
 // (val_offset = Split.Offset) around SplitData.
 //

@@ -36,27 +36,19 @@ func (d *Interactions) Matrix() *sparse.CSR {
 	return m
 }
 
-// IngestOptions configure Ingest. The zero value uses the defaults.
-type IngestOptions struct {
-	// MaxDownloadBytes is RECOTEM_MAX_DOWNLOAD_BYTES; 0 = 256 MiB.
-	MaxDownloadBytes int64
-	// Logger receives fetching_data, the source events, data_fetched and
-	// data_cleansed; bind recipe and run_id on it. nil logs nothing.
-	Logger *slog.Logger
-	// LookupEnv reads the environment (sql dsn_env); nil means empty.
-	LookupEnv func(string) (string, bool)
-}
-
 // Ingest fetches the recipe's source and cleanses it (recotem-behavior.md
 // §3.8): drop null ids, ids to strings, time parse, dedup, min checks.
-// Memory grows with the kept rows and the distinct ids, not the raw text.
-func Ingest(ctx context.Context, r *recipe.Recipe, opt IngestOptions) (*Interactions, error) {
+// opt configures the source (the zero value uses the defaults); its Logger,
+// with recipe and run_id bound, also receives fetching_data, data_fetched
+// and data_cleansed. Memory grows with the kept rows and the distinct ids,
+// not the raw text.
+func Ingest(ctx context.Context, r *recipe.Recipe, opt source.Options) (*Interactions, error) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log.Info("fetching_data")
-	src, err := source.New(r, source.Options{MaxDownloadBytes: opt.MaxDownloadBytes, Logger: opt.Logger, LookupEnv: opt.LookupEnv})
+	src, err := source.New(r, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/tools/synth"
+	"github.com/recotem/recotem/trainer/source"
 )
 
 var ingestRows = flag.Int("ingest.rows", 10_000_000, "rows of the synthetic ingest benchmark")
@@ -63,7 +64,7 @@ func benchIngest(b *testing.B, r *recipe.Recipe) {
 	for b.Loop() {
 		start := time.Now()
 		var err error
-		d, err = Ingest(context.Background(), r, IngestOptions{MaxDownloadBytes: 16 << 30})
+		d, err = Ingest(context.Background(), r, source.Options{Settings: source.Settings{MaxDownloadBytes: 16 << 30}})
 		if err != nil {
 			b.Fatal(err)
 		}

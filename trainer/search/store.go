@@ -41,8 +41,8 @@ type Store interface {
 type StoreOptions struct {
 	// Lookup reads the environment for ambient database credentials
 	// (MySQL: MYSQL_USER, MYSQL_PWD; PostgreSQL: the driver's own PG*
-	// variables and ~/.pgpass). nil: no lookup (cmd/recotem passes
-	// os.LookupEnv).
+	// variables and ~/.pgpass). nil: no lookup (train passes its
+	// Options.LookupEnv, envconfig.Config.External).
 	Lookup func(key string) (string, bool)
 	// Grace is how long a RUNNING trial may go without a heartbeat before
 	// another process takes its slot. 0 → 60 s. Heartbeats run every Grace/4.

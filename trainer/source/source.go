@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/recipe"
@@ -60,14 +61,41 @@ type Source interface {
 	Fetch(ctx context.Context, sink Sink) error
 }
 
+// Settings are the RECOTEM_* values of recotem-behavior.md §2 a source
+// obeys. cmd/recotem reads them once, with internal/envconfig (defaults,
+// clamps, env_var_* events), and passes them down; no source reads the
+// environment for them. The zero value is the defaults.
+type Settings struct {
+	// MaxDownloadBytes caps the raw bytes of one source read
+	// (RECOTEM_MAX_DOWNLOAD_BYTES); 0 means DefaultMaxDownloadBytes.
+	MaxDownloadBytes int64
+	// HTTPTimeout bounds one http(s) download (RECOTEM_HTTP_TIMEOUT_SECONDS);
+	// 0 means 30 s.
+	HTTPTimeout time.Duration
+	// HTTPAllowPrivate turns the http(s) address guard off
+	// (RECOTEM_HTTP_ALLOW_PRIVATE).
+	HTTPAllowPrivate bool
+	// SQLAllowPrivate turns the SQL host guard off (RECOTEM_SQL_ALLOW_PRIVATE).
+	SQLAllowPrivate bool
+	// MaxSQLRows caps the rows of a SQL result (RECOTEM_MAX_SQL_ROWS); 0
+	// means 50,000,000.
+	MaxSQLRows int64
+	// BQRequireStorageAPI makes any BigQuery Storage Read API failure a
+	// DataSource error instead of a REST fallback
+	// (RECOTEM_BQ_REQUIRE_STORAGE_API).
+	BQRequireStorageAPI bool
+}
+
 // Options configure a source. The zero value uses the defaults.
 type Options struct {
-	// MaxDownloadBytes caps the raw bytes of one source read; 0 means
-	// DefaultMaxDownloadBytes.
-	MaxDownloadBytes int64
+	Settings
 	// Logger receives <type>_source_* events; nil logs nothing.
 	Logger *slog.Logger
-	// LookupEnv reads the environment (sql dsn_env); nil means empty.
+	// LookupEnv reads the variables that are not settings: the one a recipe
+	// names (sql dsn_env, a RECOTEM_RECIPE_* name) and the ambient project
+	// of BigQuery (GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT); cmd/recotem passes
+	// envconfig.Config.External, which never returns a RECOTEM_* setting.
+	// nil means empty.
 	LookupEnv func(string) (string, bool)
 	// Columns to read, in order; nil means the recipe's user, item and (if
 	// set) time columns.

@@ -164,7 +164,7 @@ func TestCSVErrors(t *testing.T) {
 	}
 	f(csvRecipe(filepath.Join(dir, "missing.csv")), Options{}, 3, "source file not found")
 	f(csvRecipe(writeFile(t, "empty.csv", nil)), Options{}, 3, "source file is empty")
-	f(csvRecipe(writeFile(t, "big.csv", []byte(small))), Options{MaxDownloadBytes: 10}, 3, "over RECOTEM_MAX_DOWNLOAD_BYTES=10")
+	f(csvRecipe(writeFile(t, "big.csv", []byte(small))), Options{Settings: Settings{MaxDownloadBytes: 10}}, 3, "over RECOTEM_MAX_DOWNLOAD_BYTES=10")
 	f(csvRecipe(writeFile(t, "plain.csv.gz", []byte(small))), Options{}, 3, "extension says gzip")
 	f(csvRecipe(writeFile(t, "header-only.csv", []byte("user_id,item_id,timestamp\n"))), Options{}, 3, "no rows")
 	wide := "a,b,c,d,e,f,g,h,i,j,k,l,user_id\n1,2,3,4,5,6,7,8,9,10,11,12,13\n"
@@ -211,7 +211,7 @@ func TestProbe(t *testing.T) {
 	p := writeFile(t, "d.csv", []byte(small))
 	f(p, Options{}, "")
 	f(p+".missing", Options{}, "source file not found")
-	f(p, Options{MaxDownloadBytes: 5}, "RECOTEM_MAX_DOWNLOAD_BYTES")
+	f(p, Options{Settings: Settings{MaxDownloadBytes: 5}}, "RECOTEM_MAX_DOWNLOAD_BYTES")
 	f("s3://bucket/key.csv", Options{}, "not available in this build")
 }
 

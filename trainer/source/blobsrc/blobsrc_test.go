@@ -95,7 +95,7 @@ func TestS3CSVMovieLens(t *testing.T) {
 	}
 
 	// Over the cap: refused by the size probe, exit 3, naming the variable.
-	_, _, err = count(t, csvRecipe(uri), source.Options{MaxDownloadBytes: int64(len(data)) - 1})
+	_, _, err = count(t, csvRecipe(uri), source.Options{Settings: source.Settings{MaxDownloadBytes: int64(len(data)) - 1}})
 	if failure.ExitCode(err) != 3 || !strings.Contains(err.Error(), "RECOTEM_MAX_DOWNLOAD_BYTES") {
 		t.Fatalf("over cap: exit %d, %v", failure.ExitCode(err), err)
 	}

@@ -22,7 +22,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/recotem/recotem/internal/envconfig"
 	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/recipe"
 	"github.com/recotem/recotem/trainer/source"
@@ -230,7 +229,7 @@ func (s *Source) Fetch(ctx context.Context, sink source.Sink) error {
 	if err != nil {
 		return err
 	}
-	requireStorage := envconfig.Truthy(s.lookup(envconfig.BQRequireStorageAPI))
+	requireStorage := s.opt.BQRequireStorageAPI
 	c, ep, err := s.connect(ctx)
 	if err != nil {
 		return err

@@ -159,12 +159,12 @@ func TestFakeBigQueryRequireStorageAPI(t *testing.T) {
 	f.set(func(f *fakeBQ) {
 		f.sessionErr = status.Error(codes.PermissionDenied, "bigquery.readsessions.create denied")
 	})
-	_, err := fetch(bqRecipe("SELECT 1", nil, nil), source.Options{LookupEnv: env("RECOTEM_BQ_REQUIRE_STORAGE_API", "1")})
+	_, err := fetch(bqRecipe("SELECT 1", nil, nil), source.Options{Settings: source.Settings{BQRequireStorageAPI: true}})
 	if failure.ExitCode(err) != 3 || !strings.Contains(err.Error(), "RECOTEM_BQ_REQUIRE_STORAGE_API") || status.Code(errors.Unwrap(err)) != codes.PermissionDenied {
 		t.Fatalf("required storage, permission error: %v", err)
 	}
 	f.set(func(f *fakeBQ) { f.storageOpts = []option.ClientOption{option.WithHTTPClient(http.DefaultClient)} })
-	_, err = fetch(bqRecipe("SELECT 1", nil, nil), source.Options{LookupEnv: env("RECOTEM_BQ_REQUIRE_STORAGE_API", "true")})
+	_, err = fetch(bqRecipe("SELECT 1", nil, nil), source.Options{Settings: source.Settings{BQRequireStorageAPI: true}})
 	if failure.ExitCode(err) != 3 || !errors.Is(err, ErrStorageUnavailable) {
 		t.Fatalf("required storage unavailable: %v", err)
 	}

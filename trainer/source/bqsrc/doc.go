@@ -20,8 +20,9 @@
 // denied") → warning bigquery_storage_fallback, reason api_error, REST
 // pages; a storage client that cannot be created → missing_extra, REST;
 // any other storage error, or any failure after rows were delivered →
-// non_iam_error_no_fallback, exit 3. RECOTEM_BQ_REQUIRE_STORAGE_API
-// (truthy) turns every storage failure into exit 3. Each decision
+// non_iam_error_no_fallback, exit 3. Options.BQRequireStorageAPI
+// (RECOTEM_BQ_REQUIRE_STORAGE_API truthy) turns every storage failure into
+// exit 3. Each decision
 // increments recotem_bigquery_storage_fallback_total{reason} in the
 // package's metrics.Set, Metrics (train has no /metrics; a caller may write
 // it out with Metrics.WritePrometheus). A cancelled context stops the read

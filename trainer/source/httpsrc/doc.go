@@ -6,10 +6,11 @@
 // temporary file, then hands the file to the source, which undoes
 // compression, parses and checks the sha256 pin.
 //
-// Importing the package registers the opener for both schemes. Settings come
-// from Options.LookupEnv: RECOTEM_HTTP_ALLOW_PRIVATE (truthy: no address
-// guard) and RECOTEM_HTTP_TIMEOUT_SECONDS (default 30, clamped to [1, 600]);
-// the cap is Options.MaxDownloadBytes.
+// Importing the package registers the opener for both schemes. Settings are
+// the typed source.Settings cmd/recotem read with internal/envconfig:
+// HTTPAllowPrivate (RECOTEM_HTTP_ALLOW_PRIVATE: no address guard),
+// HTTPTimeout (RECOTEM_HTTP_TIMEOUT_SECONDS; 0 means 30 s) and the cap
+// MaxDownloadBytes.
 //
 // Every failure is a *failure.Error of class HTTPFetch (exit 7) wrapping the
 // *fetch.Error; errors.Is(err, fetch.ErrRefused) singles out guard refusals.

@@ -31,7 +31,7 @@ func BenchmarkHTTPSMovieLens(b *testing.B) {
 	pin := sum(body)
 	r := csvRecipe(srv.URL+"/data.csv", &pin)
 	r.Schema.UserColumn, r.Schema.ItemColumn, r.Schema.TimeColumn = "userId", "movieId", nil
-	src, err := source.New(r, source.Options{LookupEnv: allow})
+	src, err := source.New(r, source.Options{Settings: allow})
 	if err != nil {
 		b.Fatal(err)
 	}

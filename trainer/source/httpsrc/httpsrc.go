@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recotem/recotem/internal/envconfig"
 	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/fetch"
 	"github.com/recotem/recotem/trainer/source"
@@ -25,12 +24,9 @@ func init() {
 	source.RegisterProber("http", Probe)
 }
 
-// Defaults and clamps of RECOTEM_HTTP_TIMEOUT_SECONDS (§2).
-const (
-	DefaultTimeout = 30 * time.Second
-	minTimeoutSec  = 1
-	maxTimeoutSec  = 600
-)
+// DefaultTimeout is RECOTEM_HTTP_TIMEOUT_SECONDS's default, used when
+// Options.HTTPTimeout is 0.
+const DefaultTimeout = 30 * time.Second
 
 // Prefix is the event prefix of source downloads (csv and parquet alike).
 const Prefix = "csv_source"
@@ -39,23 +35,23 @@ const Prefix = "csv_source"
 // to trust a test server's certificate.
 var configure func(*fetch.Fetcher)
 
-// Fetcher returns the guarded fetcher the opener uses for opt: settings from
-// opt.LookupEnv, cap from opt.MaxDownloadBytes, events on opt.Logger.
+// Fetcher returns the guarded fetcher the opener uses for opt: guard and
+// timeout from opt.HTTPAllowPrivate and opt.HTTPTimeout, cap from
+// opt.MaxDownloadBytes, events on opt.Logger.
 func Fetcher(opt source.Options) *fetch.Fetcher {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lookup := opt.LookupEnv
-	if lookup == nil {
-		lookup = func(string) (string, bool) { return "", false }
-	}
 	f := &fetch.Fetcher{
-		AllowPrivate: allowPrivate(lookup),
-		Timeout:      time.Duration(envconfig.Int(lookup, log, envconfig.HTTPTimeoutSeconds, int64(DefaultTimeout/time.Second), minTimeoutSec, maxTimeoutSec)) * time.Second,
+		AllowPrivate: opt.HTTPAllowPrivate,
+		Timeout:      opt.HTTPTimeout,
 		MaxBytes:     opt.MaxDownloadBytes,
 		Prefix:       Prefix,
 		Logger:       log,
+	}
+	if f.Timeout <= 0 {
+		f.Timeout = DefaultTimeout
 	}
 	if f.MaxBytes <= 0 {
 		f.MaxBytes = source.DefaultMaxDownloadBytes
@@ -64,11 +60,6 @@ func Fetcher(opt source.Options) *fetch.Fetcher {
 		configure(f)
 	}
 	return f
-}
-
-func allowPrivate(lookup func(string) (string, bool)) bool {
-	v, _ := lookup(envconfig.HTTPAllowPrivate)
-	return envconfig.Truthy(v)
 }
 
 // Open downloads path (http or https) under the guard and the cap into a

@@ -33,7 +33,8 @@ func newLog() (*slog.Logger, *logtest.LogBuf) { return logtest.New() }
 
 var env = logtest.Env
 
-var allow = env("RECOTEM_HTTP_ALLOW_PRIVATE", "1")
+// allow is RECOTEM_HTTP_ALLOW_PRIVATE=1 as cmd/recotem passes it down.
+var allow = source.Settings{HTTPAllowPrivate: true}
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
@@ -141,7 +142,7 @@ func TestPinnedDownload(t *testing.T) {
 			t.Fatalf("%s: %d rows %q, want %d", path, len(rows), rows, wantRows)
 		}
 	}
-	opt := source.Options{LookupEnv: allow}
+	opt := source.Options{Settings: allow}
 	f(srv.URL+"/data.csv", good, opt, 3, 0, "")
 	f(srv.URL+"/data.csv", bad, opt, 0, 7, "sha256 mismatch: got "+good[:8]+"…, expected abababab…")
 	// The pin covers the raw (compressed) bytes.
@@ -157,7 +158,7 @@ func TestPinnedDownload(t *testing.T) {
 func TestRowsOverHTTPS(t *testing.T) {
 	srv := tlsServer(t, []byte(small))
 	pin := sum([]byte(small))
-	rows, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{LookupEnv: allow})
+	rows, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{Settings: allow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func TestSizeCap(t *testing.T) {
 	srv := tlsServer(t, body)
 	pin := sum(body)
 	log, lb := newLog()
-	_, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{LookupEnv: allow, Logger: log, MaxDownloadBytes: 1 << 20})
+	_, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{Settings: source.Settings{HTTPAllowPrivate: true, MaxDownloadBytes: 1 << 20}, Logger: log})
 	if failure.ExitCode(err) != 7 || !strings.Contains(err.Error(), "RECOTEM_MAX_DOWNLOAD_BYTES=1048576") {
 		t.Fatalf("oversize: %v (exit %d), want 7 naming the cap", err, failure.ExitCode(err))
 	}
@@ -180,7 +181,7 @@ func TestSizeCap(t *testing.T) {
 		t.Fatalf("size_exceeded events %v", ev)
 	}
 	// The same body under a cap that fits is read whole.
-	rows, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{LookupEnv: allow, MaxDownloadBytes: 4 << 20})
+	rows, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{Settings: source.Settings{HTTPAllowPrivate: true, MaxDownloadBytes: 4 << 20}})
 	if err != nil || len(rows) != 300003 {
 		t.Fatalf("under the cap: %d rows, %v", len(rows), err)
 	}
@@ -192,7 +193,7 @@ func TestRedirects(t *testing.T) {
 	f := func(path string, wantExit, wantRedirectEvents int, wantMsg string) {
 		t.Helper()
 		log, lb := newLog()
-		_, err := fetchRows(csvRecipe(srv.URL+path, &pin), source.Options{LookupEnv: allow, Logger: log})
+		_, err := fetchRows(csvRecipe(srv.URL+path, &pin), source.Options{Settings: allow, Logger: log})
 		if got := failure.ExitCode(err); got != wantExit {
 			t.Fatalf("%s: exit %d (%v), want %d", path, got, err, wantExit)
 		}
@@ -227,14 +228,12 @@ func TestAddressGuard(t *testing.T) {
 	if failure.ExitCode(err) != 7 || !errors.Is(err, fetch.ErrRefused) {
 		t.Fatalf("loopback without opt-in: %v (exit %d)", err, failure.ExitCode(err))
 	}
-	// …and allowed with it (truthy spellings).
-	for _, v := range []string{"1", "true", " YES ", "on"} {
-		if _, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{LookupEnv: env("RECOTEM_HTTP_ALLOW_PRIVATE", v)}); err != nil {
-			t.Fatalf("opt-in %q: %v", v, err)
-		}
+	// …and allowed with it (its truthy spellings are internal/envconfig's).
+	if _, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{Settings: allow}); err != nil {
+		t.Fatalf("opt-in: %v", err)
 	}
-	if _, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{LookupEnv: env("RECOTEM_HTTP_ALLOW_PRIVATE", "0")}); failure.ExitCode(err) != 7 {
-		t.Fatalf("opt-in 0: %v", err)
+	if _, err := fetchRows(csvRecipe(srv.URL+"/data.csv", &pin), source.Options{Settings: source.Settings{HTTPAllowPrivate: false}}); failure.ExitCode(err) != 7 {
+		t.Fatalf("opt-in off: %v", err)
 	}
 	// Every internal class of §10 item 23 is refused before any connection
 	// (no traffic leaves the machine: the guard fails first).
@@ -247,7 +246,7 @@ func TestAddressGuard(t *testing.T) {
 		if err := Probe(context.Background(), u, source.Options{}); failure.ExitCode(err) != 7 || !errors.Is(err, fetch.ErrRefused) {
 			t.Errorf("probe %s: %v, want refusal 7", u, err)
 		}
-		if err := Probe(context.Background(), u, source.Options{LookupEnv: allow}); err != nil {
+		if err := Probe(context.Background(), u, source.Options{Settings: allow}); err != nil {
 			t.Errorf("probe %s with opt-in: %v", u, err)
 		}
 	}
@@ -263,7 +262,7 @@ func TestTimeout(t *testing.T) {
 	srv := tlsServer(t, []byte(small))
 	pin := sum([]byte(small))
 	start := time.Now()
-	_, err := fetchRows(csvRecipe(srv.URL+"/slow", &pin), source.Options{LookupEnv: env("RECOTEM_HTTP_ALLOW_PRIVATE", "1", "RECOTEM_HTTP_TIMEOUT_SECONDS", "1")})
+	_, err := fetchRows(csvRecipe(srv.URL+"/slow", &pin), source.Options{Settings: source.Settings{HTTPAllowPrivate: true, HTTPTimeout: time.Second}})
 	if failure.ExitCode(err) != 7 {
 		t.Fatalf("slow server: %v, want 7", err)
 	}
@@ -272,25 +271,23 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
+// TestSettings: the typed settings reach the fetcher; defaults, clamps and
+// their env_var_* events are internal/envconfig's (TestSourceSettings).
 func TestSettings(t *testing.T) {
-	f := func(raw string, want time.Duration, wantEvent string) {
+	f := func(set time.Duration, want time.Duration) {
 		t.Helper()
-		log, lb := newLog()
-		fe := Fetcher(source.Options{Logger: log, LookupEnv: env("RECOTEM_HTTP_TIMEOUT_SECONDS", raw)})
-		if fe.Timeout != want {
-			t.Errorf("%q: timeout %v, want %v", raw, fe.Timeout, want)
-		}
-		if wantEvent != "" && len(lb.Events(t, wantEvent)) != 1 {
-			t.Errorf("%q: no %s event", raw, wantEvent)
+		if fe := Fetcher(source.Options{Settings: source.Settings{HTTPTimeout: set}}); fe.Timeout != want {
+			t.Errorf("%v: timeout %v, want %v", set, fe.Timeout, want)
 		}
 	}
-	f("", 30*time.Second, "")
-	f("45", 45*time.Second, "")
-	f("0", time.Second, "env_var_clamped")
-	f("9999", 600*time.Second, "env_var_clamped")
-	f("abc", 30*time.Second, "env_var_unparseable")
+	f(0, 30*time.Second)
+	f(45*time.Second, 45*time.Second)
+	f(time.Second, time.Second)
 	if fe := Fetcher(source.Options{}); fe.MaxBytes != source.DefaultMaxDownloadBytes || fe.AllowPrivate || fe.Prefix != "csv_source" {
 		t.Errorf("defaults: %+v", fe)
+	}
+	if fe := Fetcher(source.Options{Settings: source.Settings{HTTPAllowPrivate: true, MaxDownloadBytes: 5 << 20}}); !fe.AllowPrivate || fe.MaxBytes != 5<<20 {
+		t.Errorf("settings: %+v", fe)
 	}
 }
 
@@ -298,7 +295,7 @@ func TestTempFileRemoved(t *testing.T) {
 	srv := tlsServer(t, []byte(small))
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", dir)
-	rc, err := Open(context.Background(), srv.URL+"/data.csv", source.Options{LookupEnv: allow})
+	rc, err := Open(context.Background(), srv.URL+"/data.csv", source.Options{Settings: allow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +312,7 @@ func TestTempFileRemoved(t *testing.T) {
 		t.Fatalf("temp files after close: %d", len(ents))
 	}
 	// A failed download leaves nothing either.
-	if _, err := Open(context.Background(), srv.URL+"/nope", source.Options{LookupEnv: allow}); failure.ExitCode(err) != 7 {
+	if _, err := Open(context.Background(), srv.URL+"/nope", source.Options{Settings: allow}); failure.ExitCode(err) != 7 {
 		t.Fatalf("404: %v", err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
@@ -352,7 +349,7 @@ func TestMovieLensIngestOverHTTPS(t *testing.T) {
 	r := csvRecipe(srv.URL+"/data.csv", &pin)
 	r.Schema = recipe.Schema{UserColumn: "userId", ItemColumn: "movieId"}
 	r.Cleansing = recipe.Cleansing{DropNullIDs: true, Dedup: recipe.DedupKeepLast}
-	d, err := dataset.Ingest(context.Background(), r, dataset.IngestOptions{LookupEnv: allow})
+	d, err := dataset.Ingest(context.Background(), r, source.Options{Settings: allow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +358,7 @@ func TestMovieLensIngestOverHTTPS(t *testing.T) {
 	}
 	bad := strings.Repeat("0", 64)
 	r.Source.CSV.SHA256 = &bad
-	if _, err := dataset.Ingest(context.Background(), r, dataset.IngestOptions{LookupEnv: allow}); failure.ExitCode(err) != 7 {
+	if _, err := dataset.Ingest(context.Background(), r, source.Options{Settings: allow}); failure.ExitCode(err) != 7 {
 		t.Fatalf("wrong pin: %v, want 7", err)
 	}
 }

@@ -5,7 +5,9 @@
 // (go-sql-driver/mysql) or SQLite (modernc, pure Go) through database/sql,
 // runs the recipe query with its :name parameters inside a read-only
 // transaction under the statement timeout, and streams the rows to the
-// source.Sink with the RECOTEM_MAX_SQL_ROWS cap.
+// source.Sink with the RECOTEM_MAX_SQL_ROWS cap. The DSN variable is read
+// through Options.LookupEnv; the settings (SQLAllowPrivate, MaxSQLRows) are
+// the typed source.Settings cmd/recotem read with internal/envconfig.
 //
 // DSN forms: postgresql://, postgres:// (and +driver forms such as
 // postgresql+psycopg://), mysql://, mysql+pymysql://, mariadb://, and
@@ -14,7 +16,8 @@
 // error: errors name the driver's error class and code, with the DSN and its
 // password scrubbed from any driver text.
 //
-// Address rule (unless sqlite or RECOTEM_SQL_ALLOW_PRIVATE is truthy):
+// Address rule (unless sqlite or Options.SQLAllowPrivate, i.e.
+// RECOTEM_SQL_ALLOW_PRIVATE truthy):
 // ?service=, ?unix_socket=, hosts starting with "/" and a missing host are
 // refused; every host (URL hosts, postgres host/hostaddr and mysql host
 // parameters) is resolved and refused if any address is internal

@@ -20,9 +20,9 @@ import (
 // The PostgreSQL and MariaDB variants need the .ci/services variables.
 const benchRows = 100_000
 
-func benchFetch(b *testing.B, dsn, table string, lookup func(string) (string, bool)) {
+func benchFetch(b *testing.B, dsn, table string, settings source.Settings) {
 	r := sqlRecipe("SELECT user_id, item_id, ts FROM "+table, nil)
-	src, err := source.New(r, source.Options{LookupEnv: lookup})
+	src, err := source.New(r, source.Options{LookupEnv: env(dsnVar, dsn), Settings: settings})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func BenchmarkFetchSQLite(b *testing.B) {
 	}
 	db.Close()
 	dsn := "sqlite:///" + p
-	benchFetch(b, dsn, "t", env(dsnVar, dsn))
+	benchFetch(b, dsn, "t", source.Settings{})
 }
 
 func BenchmarkFetchPostgres(b *testing.B) { benchServer(b, Postgres) }
@@ -88,5 +88,5 @@ func benchServer(b *testing.B, dialect string) {
 			b.Fatal(err)
 		}
 	}
-	benchFetch(b, s.dsn, s.table, env(dsnVar, s.dsn, "RECOTEM_SQL_ALLOW_PRIVATE", "1"))
+	benchFetch(b, s.dsn, s.table, source.Settings{SQLAllowPrivate: true})
 }

@@ -93,13 +93,14 @@ func TestRealServers(t *testing.T) {
 	for _, dialect := range []string{Postgres, MySQL} {
 		t.Run(dialect, func(t *testing.T) {
 			s := realServer(t, dialect)
-			allow := env(dsnVar, s.dsn, "RECOTEM_SQL_ALLOW_PRIVATE", "1")
+			allow := env(dsnVar, s.dsn)
+			private := source.Settings{SQLAllowPrivate: true} // RECOTEM_SQL_ALLOW_PRIVATE=1
 			t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano()
 
 			// Rows via dsn_env, with a named parameter and typed values.
 			log, lb := newLog()
 			r := sqlRecipe("SELECT user_id, item_id, ts FROM "+s.table+" WHERE item_id < :lim AND user_id <> :skip ORDER BY item_id", map[string]any{"lim": 104, "skip": "u1"})
-			rows, err := fetchRows(t, r, source.Options{Logger: log, LookupEnv: allow})
+			rows, err := fetchRows(t, r, source.Options{Logger: log, LookupEnv: allow, Settings: private})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +118,7 @@ func TestRealServers(t *testing.T) {
 				t.Fatal("the log holds the DSN password")
 			}
 			all := sqlRecipe("SELECT user_id, item_id, ts, score FROM "+s.table, nil)
-			if rows, err := fetchRows(t, all, source.Options{LookupEnv: allow}); err != nil || len(rows) != 1500 {
+			if rows, err := fetchRows(t, all, source.Options{LookupEnv: allow, Settings: private}); err != nil || len(rows) != 1500 {
 				t.Fatalf("all rows: %d, %v", len(rows), err)
 			}
 
@@ -130,13 +131,13 @@ func TestRealServers(t *testing.T) {
 			if err := src.Probe(context.Background()); failure.ExitCode(err) != 7 {
 				t.Fatalf("probe without opt-in: %v", err)
 			}
-			src, _ = source.New(all, source.Options{LookupEnv: allow})
+			src, _ = source.New(all, source.Options{LookupEnv: allow, Settings: private})
 			if err := src.Probe(context.Background()); err != nil {
 				t.Fatalf("probe with opt-in: %v", err)
 			}
 
 			// Row cap.
-			_, err = fetchRows(t, all, source.Options{LookupEnv: env(dsnVar, s.dsn, "RECOTEM_SQL_ALLOW_PRIVATE", "1", "RECOTEM_MAX_SQL_ROWS", "1000")})
+			_, err = fetchRows(t, all, source.Options{LookupEnv: allow, Settings: source.Settings{SQLAllowPrivate: true, MaxSQLRows: 1000}})
 			if failure.ExitCode(err) != 3 || err.Error() != "query result exceeds RECOTEM_MAX_SQL_ROWS=1000 rows" {
 				t.Fatalf("row cap: %v", err)
 			}
@@ -153,7 +154,7 @@ func TestRealServers(t *testing.T) {
 				writes = append(writes, "DELETE FROM "+s.table+" RETURNING user_id, item_id, ts")
 			}
 			for _, q := range writes {
-				_, err := fetchRows(t, sqlRecipe(q, nil), source.Options{LookupEnv: allow})
+				_, err := fetchRows(t, sqlRecipe(q, nil), source.Options{LookupEnv: allow, Settings: private})
 				t.Logf("write %q: %v", q, err)
 				low := strings.ToLower(err.Error())
 				if failure.ExitCode(err) != 3 || !strings.Contains(strings.ReplaceAll(low, "-", " "), "read only") {
@@ -175,7 +176,7 @@ func TestRealServers(t *testing.T) {
 			slow := sqlRecipe(sleep, nil)
 			slow.Source.SQL.StatementTimeoutSeconds = 1
 			start := time.Now()
-			_, err = fetchRows(t, slow, source.Options{LookupEnv: allow})
+			_, err = fetchRows(t, slow, source.Options{LookupEnv: allow, Settings: private})
 			t.Logf("statement timeout: %v", err)
 			if failure.ExitCode(err) != 3 || time.Since(start) > 2500*time.Millisecond {
 				t.Fatalf("statement timeout: %v after %v, want 3 within ~1 s", err, time.Since(start))
@@ -184,7 +185,7 @@ func TestRealServers(t *testing.T) {
 			// Bad password: 3, and neither password nor DSN in the message.
 			bad, _ := url.Parse(s.dsn)
 			bad.User = url.UserPassword(bad.User.Username(), "wrong-"+s.pw)
-			_, err = fetchRows(t, all, source.Options{LookupEnv: env(dsnVar, bad.String(), "RECOTEM_SQL_ALLOW_PRIVATE", "1")})
+			_, err = fetchRows(t, all, source.Options{LookupEnv: env(dsnVar, bad.String()), Settings: private})
 			if failure.ExitCode(err) != 3 || strings.Contains(err.Error(), s.pw) || strings.Contains(err.Error(), s.dsn) {
 				t.Fatalf("bad password: %v", err)
 			}

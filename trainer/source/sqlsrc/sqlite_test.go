@@ -60,8 +60,11 @@ func TestSQLiteErrors(t *testing.T) {
 		}
 	}
 	all := sqlRecipe("SELECT user_id, item_id, ts FROM t", nil)
-	f(all, env(dsnVar, dsn, "RECOTEM_MAX_SQL_ROWS", "1000"), 3, "query result exceeds RECOTEM_MAX_SQL_ROWS=1000 rows")
-	if _, err := fetchRows(t, all, source.Options{LookupEnv: env(dsnVar, dsn, "RECOTEM_MAX_SQL_ROWS", "1500")}); err != nil {
+	_, err := fetchRows(t, all, source.Options{LookupEnv: env(dsnVar, dsn), Settings: source.Settings{MaxSQLRows: 1000}})
+	if want := "query result exceeds RECOTEM_MAX_SQL_ROWS=1000 rows"; failure.ExitCode(err) != 3 || err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("row cap: %v (exit %d), want 3 containing %q", err, failure.ExitCode(err), want)
+	}
+	if _, err := fetchRows(t, all, source.Options{LookupEnv: env(dsnVar, dsn), Settings: source.Settings{MaxSQLRows: 1500}}); err != nil {
 		t.Fatalf("exactly the cap: %v", err)
 	}
 	f(sqlRecipe("SELECT user_id, item_id FROM t", nil), env(dsnVar, dsn), 3, `column "ts" not found in source; available columns: user_id, item_id`)
@@ -144,7 +147,7 @@ func TestSQLiteMovieLensIngest(t *testing.T) {
 	ts, unit := "timestamp", "s"
 	r.Schema = recipe.Schema{UserColumn: "userId", ItemColumn: "movieId", TimeColumn: &ts, TimeUnit: &unit}
 	r.Cleansing = recipe.Cleansing{DropNullIDs: true, Dedup: recipe.DedupKeepLast}
-	d, err := dataset.Ingest(context.Background(), r, dataset.IngestOptions{LookupEnv: env(dsnVar, "sqlite:///"+p)})
+	d, err := dataset.Ingest(context.Background(), r, source.Options{LookupEnv: env(dsnVar, "sqlite:///"+p)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,16 +32,15 @@ import (
 
 func init() { source.Register(recipe.TypeSQL, New) }
 
-// RECOTEM_MAX_SQL_ROWS default and clamp (§2), and the chunk size (§5.4).
+// RECOTEM_MAX_SQL_ROWS default (§2), used when Options.MaxSQLRows is 0, and
+// the chunk size (§5.4).
 const (
 	DefaultMaxRows = 50_000_000
-	minMaxRows     = 1_000
-	maxMaxRows     = 500_000_000
 	chunkRows      = 100_000
 )
 
 // config is what a SQL source reads besides the recipe (settings builds it
-// from the DSN variable and source.Options.LookupEnv).
+// from the DSN variable and the typed source.Settings).
 type config struct {
 	DSN          string // the DSN URL (from the dsn_env variable)
 	AllowPrivate bool   // RECOTEM_SQL_ALLOW_PRIVATE
@@ -85,17 +84,20 @@ func (s *Source) lookup(name string) (string, bool) {
 	return s.opt.LookupEnv(name)
 }
 
-// settings reads the DSN and the environment settings.
+// settings reads the DSN variable and takes the typed settings.
 func (s *Source) settings() (config, error) {
 	raw, _ := s.lookup(s.rec.DSNEnv)
 	if strings.TrimSpace(raw) == "" {
 		return config{}, dsErr(ErrDSN, "sql.dsn_env %s is not set or empty", s.rec.DSNEnv)
 	}
-	ap, _ := s.lookup(envconfig.SQLAllowPrivate)
+	maxRows := s.opt.MaxSQLRows
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
 	return config{
 		DSN:          raw,
-		AllowPrivate: envconfig.Truthy(ap),
-		MaxRows:      envconfig.Int(s.lookup, s.log(), envconfig.MaxSQLRows, DefaultMaxRows, minMaxRows, maxMaxRows),
+		AllowPrivate: s.opt.SQLAllowPrivate,
+		MaxRows:      maxRows,
 		Resolver:     s.resolver,
 		Logger:       s.log(),
 	}, nil
