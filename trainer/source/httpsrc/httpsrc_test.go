@@ -31,8 +31,6 @@ const small = "user_id,item_id,ts\nu1,i1,1\nu1,i2,2\nu2,i1,3\n"
 
 func newLog() (*slog.Logger, *logtest.LogBuf) { return logtest.New() }
 
-var env = logtest.Env
-
 // allow is RECOTEM_HTTP_ALLOW_PRIVATE=1 as cmd/recotem passes it down.
 var allow = source.Settings{HTTPAllowPrivate: true}
 
