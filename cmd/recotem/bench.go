@@ -20,8 +20,6 @@ import (
 	"github.com/recotem/recotem/internal/logx"
 )
 
-func init() { commands["bench"] = runBench }
-
 const benchUsage = `Usage: recotem bench --recipe NAME [--url URL | --uds PATH] [--endpoint E]...
                      [--connections N] [--rate R] [--duration D | --requests N] [--json]
 

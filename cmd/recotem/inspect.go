@@ -14,8 +14,6 @@ import (
 	"github.com/recotem/recotem/tools/inspect"
 )
 
-func init() { commands["inspect"] = runInspect }
-
 const inspectUsage = `Usage: recotem inspect ARTIFACT [--dev-allow-unsigned] [--sections] [--hex]
 
 Verify a format-1 artifact (a local path, a pointer file, a file:// URI or an

@@ -8,8 +8,6 @@ import (
 	"github.com/recotem/recotem/tools/keygen"
 )
 
-func init() { commands["keygen"] = runKeygen }
-
 const keygenUsage = `Usage: recotem keygen [--type signing|api] [--kid KID]
 
 Generate a signing key (for RECOTEM_SIGNING_KEYS) or an API key (for

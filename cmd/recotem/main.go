@@ -2,34 +2,59 @@
 // signed artifact, serve artifacts over HTTP, and the operator tools
 // (inspect, validate, schema, keygen, bench). It owns flag parsing and the
 // mapping of errors to exit codes; all behaviour lives in the packages.
+//
+// Every subcommand is a row of commandTable below: its name, the synopsis
+// and summary the usage text shows, and the function that runs it. Nothing
+// registers itself.
 package main
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
-const usage = `recotem — one YAML recipe = one trained model = one recommendation API
-
-Usage:
-  recotem <command> [flags] [args]
-
-Commands:
-  train RECIPE.yaml        fetch, cleanse, search, refit and write a signed artifact
-  serve --recipes DIR      serve every recipe's artifact over HTTP, hot-swapping
-  inspect ARTIFACT         verify an artifact and print its header
-  validate RECIPE.yaml     check a recipe and probe its data source
-  schema                   print the recipe JSON Schema
-  keygen                   generate a signing key or an API key
-  bench                    load-generate against a running server
-
-Run 'recotem <command> --help' for a command's flags.
-`
-
+// command runs one subcommand on its arguments (the subcommand name
+// removed) and returns the process exit code.
 type command func(args []string, stdout, stderr io.Writer) int
 
-var commands = map[string]command{}
+// commandTable is the one list of subcommands, in usage order.
+var commandTable = []struct {
+	synopsis string // name first, then its arguments
+	summary  string
+	run      command
+}{
+	{"train RECIPE.yaml", "fetch, cleanse, search, refit and write a signed artifact", runTrain},
+	{"serve --recipes DIR", "serve every recipe's artifact over HTTP, hot-swapping", runServe},
+	{"inspect ARTIFACT", "verify an artifact and print its header", runInspect},
+	{"validate RECIPE.yaml", "check a recipe and probe its data source", runValidate},
+	{"schema", "print the recipe JSON Schema", runSchema},
+	{"keygen", "generate a signing key or an API key", runKeygen},
+	{"bench", "load-generate against a running server", runBench},
+}
+
+// commands maps a subcommand name to its function (from commandTable).
+var commands = func() map[string]command {
+	m := make(map[string]command, len(commandTable))
+	for _, c := range commandTable {
+		name, _, _ := strings.Cut(c.synopsis, " ")
+		m[name] = c.run
+	}
+	return m
+}()
+
+// usage is the top-level help (from commandTable).
+var usage = func() string {
+	var b strings.Builder
+	b.WriteString("recotem — one YAML recipe = one trained model = one recommendation API\n\n")
+	b.WriteString("Usage:\n  recotem <command> [flags] [args]\n\nCommands:\n")
+	for _, c := range commandTable {
+		fmt.Fprintf(&b, "  %-25s%s\n", c.synopsis, c.summary)
+	}
+	b.WriteString("\nRun 'recotem <command> --help' for a command's flags.\n")
+	return b.String()
+}()
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
@@ -49,25 +74,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return cmd(args[1:], stdout, stderr)
-}
-
-func notImplemented(name string) command {
-	return func(args []string, stdout, stderr io.Writer) int {
-		for _, a := range args {
-			if a == "-h" || a == "--help" {
-				fmt.Fprintf(stdout, "recotem %s: not implemented yet\n", name)
-				return 0
-			}
-		}
-		fmt.Fprintf(stderr, "recotem %s: not implemented yet\n", name)
-		return 1
-	}
-}
-
-func init() {
-	for _, n := range []string{"train", "serve", "inspect", "validate", "schema", "keygen", "bench"} {
-		if _, ok := commands[n]; !ok {
-			commands[n] = notImplemented(n)
-		}
-	}
 }

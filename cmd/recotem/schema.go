@@ -7,8 +7,6 @@ import (
 	"github.com/recotem/recotem/internal/recipe"
 )
 
-func init() { commands["schema"] = runSchema }
-
 const schemaUsage = `Usage: recotem schema
 
 Print the recipe JSON Schema (2-space indent). "source" is a oneOf

@@ -23,8 +23,6 @@ import (
 	"github.com/recotem/recotem/trainer/source"
 )
 
-func init() { commands["train"] = runTrain }
-
 // devFlagsOK enforces the unsafe-flag rule (§1.3): --dev-allow-unsigned
 // needs its companion and RECOTEM_ENV=development.
 func devFlagsOK(dev, companion bool, env string) error {

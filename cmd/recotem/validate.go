@@ -14,8 +14,6 @@ import (
 	"github.com/recotem/recotem/trainer/source"
 )
 
-func init() { commands["validate"] = runValidate }
-
 const validateUsage = `Usage: recotem validate RECIPE.yaml|DIR
 
 Load a recipe like train does (env expansion, path policy, schema) and run
