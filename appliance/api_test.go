@@ -115,7 +115,7 @@ func TestAuth(t *testing.T) {
 	// 401 beats 422
 	expectErr(t, h.do("POST", "/v1/recipes/movies:recommend", `{"limit":0}`), 401, "MISSING_API_KEY")
 	for _, ev := range []string{"auth_missing_header", "auth_short_key_rejected", "auth_invalid_key", "auth_oversized_header"} {
-		if h.logs.countEvent(ev) == 0 {
+		if h.logs.CountEvent(ev) == 0 {
 			t.Errorf("no %s event", ev)
 		}
 	}
@@ -169,7 +169,7 @@ func TestV1Recommend(t *testing.T) {
 		}
 	}
 	expectErr(t, h.post("/v1/recipes/bad.name:recommend", `{"user_id":"u1"}`), 422, "VALIDATION_ERROR")
-	if h.logs.countEvent("validation_failed") == 0 {
+	if h.logs.CountEvent("validation_failed") == 0 {
 		t.Fatal("no validation_failed event")
 	}
 	// 256-char unicode user id is valid (chars, not bytes)

@@ -52,11 +52,11 @@ func TestResultCacheAnswersWhatTheModelAnswers(t *testing.T) {
 			t.Fatalf("batch pass %d differs", pass)
 		}
 	}
-	e := cached.a.reg.get([]byte("ml"))
-	if e.m.cacheHit.Get() == 0 || e.m.cacheMiss.Get() == 0 {
-		t.Fatalf("hits %d misses %d", e.m.cacheHit.Get(), e.m.cacheMiss.Get())
+	m := cached.a.reg.Get([]byte("ml")).Metrics()
+	if m.CacheHit.Get() == 0 || m.CacheMiss.Get() == 0 {
+		t.Fatalf("hits %d misses %d", m.CacheHit.Get(), m.CacheMiss.Get())
 	}
-	if pe := plain.a.reg.get([]byte("ml")); pe.m.cacheHit.Get()+pe.m.cacheMiss.Get() != 0 {
+	if pm := plain.a.reg.Get([]byte("ml")).Metrics(); pm.CacheHit.Get()+pm.CacheMiss.Get() != 0 {
 		t.Fatal("cache counted with caching off")
 	}
 }

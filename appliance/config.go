@@ -7,39 +7,18 @@ import (
 	"net"
 	"time"
 
-	"github.com/recotem/recotem/appliance/metadata"
+	"github.com/recotem/recotem/appliance/registry"
 	"github.com/recotem/recotem/format"
 	"github.com/recotem/recotem/internal/apikey"
 )
 
-// MetadataSpec is a recipe's item_metadata block (recotem-behavior.md §3.9).
-type MetadataSpec = metadata.Spec
-
-// RecipeInfo is what serve needs from one loaded recipe.
-type RecipeInfo struct {
-	Name       string
-	File       string // the recipe YAML path
-	OutputPath string // output.path: the pointer (append_sha) or the artifact
-	Metadata   *MetadataSpec
-}
-
-// RecipeProblem is one recipe file that failed to load or was a duplicate.
-type RecipeProblem struct {
-	File      string
-	Stem      string // file name without ".yaml"
-	Err       error
-	Security  bool   // a path-policy (security category) error
-	Duplicate bool   // a later file reusing Name
-	Name      string // the recipe name when known (duplicates)
-	Msg       string // the stub's error text; "" means "YAML parse failed: " + Err
-}
-
-// RecipeLoader loads every direct *.yaml child of dir leniently
-// (recotem-behavior.md §3.6). A non-nil error means the directory itself
-// could not be read.
-type RecipeLoader interface {
-	LoadDir(dir string) ([]RecipeInfo, []RecipeProblem, error)
-}
+// The recipe facts serve is given; see package registry.
+type (
+	MetadataSpec  = registry.MetadataSpec
+	RecipeInfo    = registry.RecipeInfo
+	RecipeProblem = registry.RecipeProblem
+	RecipeLoader  = registry.RecipeLoader
+)
 
 // Config is everything Run needs. The zero value of each field means the
 // documented default; cmd/recotem fills it from flags and the environment.
@@ -134,6 +113,19 @@ func (c *Config) watchInterval() time.Duration {
 		d = 5 * time.Second
 	}
 	return min(max(d, time.Second), 30*time.Second)
+}
+
+// residency is where served artifacts' bytes live: a leased mapping
+// (falling back to a private copy where the lease is refused) unless the
+// configuration asks for private copies.
+func (c *Config) residency() format.Residency {
+	switch {
+	case c.CopyArtifacts:
+		return format.Private
+	case c.unguardedForTest:
+		return format.Mapped
+	}
+	return format.Leased
 }
 
 func (c *Config) drain() int {

@@ -54,8 +54,8 @@ func TestGuardCopiesOnInPlaceWrite(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if h.logs.countEvent("artifact_file_changed") != 1 || h.logs.countEvent("artifact_private_copy") != 1 {
-		t.Errorf("events: changed %d, copy %d", h.logs.countEvent("artifact_file_changed"), h.logs.countEvent("artifact_private_copy"))
+	if h.logs.CountEvent("artifact_file_changed") != 1 || h.logs.CountEvent("artifact_private_copy") != 1 {
+		t.Errorf("events: changed %d, copy %d", h.logs.CountEvent("artifact_file_changed"), h.logs.CountEvent("artifact_private_copy"))
 	}
 	// The same verified bytes back in place: mapped and leased again, no error.
 	if err := os.WriteFile(target, good, 0o644); err != nil {
@@ -92,8 +92,8 @@ func TestWatcherSeesRewrittenTarget(t *testing.T) {
 		t.Fatalf("metrics: %s", grepLines(h.get("/metrics").body, "load_failures_total{recipe=\"movies\",reason=\"hmac\"}"))
 	}
 	m := defaultModel()
-	m.pop = []float64{1, 2, 3, 4, 5, 6}
-	fields, b := m.build(t)
+	m.Pop = []float64{1, 2, 3, 4, 5, 6}
+	fields, b := m.Build(t)
 	res, err := writeArtifactTo(target+".new", h, fields, b)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestRequestFaultIsA503(t *testing.T) {
 	if r.code != 503 || !strings.Contains(r.body, "changed on disk") || r.hdr.Get("X-Request-ID") == "" {
 		t.Fatalf("faulting request: %d %s", r.code, r.body)
 	}
-	if !h.metric("recotem_request_memory_faults_total 1") || h.logs.countEvent("request_memory_fault") != 1 {
+	if !h.metric("recotem_request_memory_faults_total 1") || h.logs.CountEvent("request_memory_fault") != 1 {
 		t.Fatal("fault not counted")
 	}
 	h.eventually("withdrawn", func() bool { return h.detail("movies")["loaded"] == false })

@@ -8,10 +8,12 @@ package appliance
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +87,10 @@ func newBenchEnv(tb testing.TB, cacheBytes ...int64) *benchEnv {
 	ring, _ := format.NewKeyRing(key)
 	path := filepath.Join(dir, "ml.recotem")
 	factorArtifact(tb, path, key)
+	recipe := "name: ml\noutput:\n  path: " + path + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "ml.yaml"), []byte(recipe), 0o644); err != nil {
+		tb.Fatal(err)
+	}
 	plain := apikey.Generate()
 	a, _ := newApp(Config{RecipesDir: dir, Loader: yamlLoader{}, KeyRing: ring, MetricsEnabled: true,
 		APIKeys: []apikey.Key{{Kid: "c", Digest: apikey.Digest([]byte(plain))}}})
@@ -94,20 +100,13 @@ func newBenchEnv(tb testing.TB, cacheBytes ...int64) *benchEnv {
 	if _, err := a.configure(); err != nil {
 		tb.Fatal(err)
 	}
-	a.reg = newRegistry()
-	a.met = newMetricSet(func() float64 { return float64(a.reg.activeCount()) })
-	e := &entry{name: "ml", info: RecipeInfo{Name: "ml", OutputPath: path}, m: a.met.forRecipe("ml")}
-	l, err := a.loadModel(e)
-	if err != nil {
-		tb.Fatal(err)
+	a.open(context.Background())
+	tb.Cleanup(a.reg.Close)
+	if l := a.reg.Get([]byte("ml")).Acquire(); l == nil {
+		tb.Fatal("ml not loaded")
+	} else {
+		l.Release()
 	}
-	a.publish(e, l)
-	a.reg.put(e)
-	tb.Cleanup(func() {
-		if old := e.cur.Swap(nil); old != nil {
-			old.release()
-		}
-	})
 	return &benchEnv{a: a, plain: plain}
 }
 
@@ -173,15 +172,6 @@ func BenchmarkHandlerBare(b *testing.B) {
 		ctx.Response.Reset()
 		ctx.SetContentType("application/json")
 		ctx.SetBody(body)
-	}
-}
-
-// BenchmarkAPIDigest is the per-request cost of the scrypt key check.
-func BenchmarkAPIDigest(b *testing.B) {
-	k := []byte(apikey.Generate())
-	b.ReportAllocs()
-	for b.Loop() {
-		apiDigest(k)
 	}
 }
 

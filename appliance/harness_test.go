@@ -6,171 +6,31 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/appliance/internal/servetest"
 	"github.com/recotem/recotem/format"
 	"github.com/recotem/recotem/internal/apikey"
 	"github.com/recotem/recotem/internal/logx"
-	"github.com/recotem/recotem/scoring"
-	"go.yaml.in/yaml/v3"
 )
 
-// yamlLoader is a tiny RecipeLoader for tests: name, output.path and
-// item_metadata; "::" in a path is a security problem.
-type yamlLoader struct{}
+// The shared fixtures (appliance/internal/servetest) under the names these
+// tests use.
+type (
+	yamlLoader = servetest.YAMLLoader
+	syncBuf    = servetest.Logs
+	testModel  = servetest.Model
+)
 
-type testRecipe struct {
-	Name   string `yaml:"name"`
-	Output struct {
-		Path string `yaml:"path"`
-	} `yaml:"output"`
-	ItemMetadata *struct {
-		Type           string   `yaml:"type"`
-		Path           string   `yaml:"path"`
-		Fields         []string `yaml:"fields"`
-		OnFieldMissing string   `yaml:"on_field_missing"`
-		ItemIDColumn   string   `yaml:"item_id_column"`
-	} `yaml:"item_metadata"`
-}
-
-func (yamlLoader) LoadDir(dir string) ([]RecipeInfo, []RecipeProblem, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, nil, err
-	}
-	var infos []RecipeInfo
-	var probs []RecipeProblem
-	seen := map[string]bool{}
-	for _, f := range recipeFiles(dir) {
-		stem := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		data, err := os.ReadFile(f)
-		var r testRecipe
-		if err == nil {
-			err = yaml.Unmarshal(data, &r)
-		}
-		if err == nil && (r.Name == "" || r.Output.Path == "") {
-			err = errors.New("name and output.path are required")
-		}
-		if err != nil {
-			probs = append(probs, RecipeProblem{File: f, Stem: stem, Err: err})
-			continue
-		}
-		if strings.Contains(r.Output.Path, "::") {
-			probs = append(probs, RecipeProblem{File: f, Stem: stem, Err: errors.New("'::' in path"), Security: true})
-			continue
-		}
-		if seen[r.Name] {
-			probs = append(probs, RecipeProblem{File: f, Stem: stem, Duplicate: true, Name: r.Name, Err: errors.New("duplicate name")})
-			continue
-		}
-		seen[r.Name] = true
-		info := RecipeInfo{Name: r.Name, File: f, OutputPath: r.Output.Path}
-		if m := r.ItemMetadata; m != nil {
-			info.Metadata = &MetadataSpec{Type: m.Type, Path: m.Path, Fields: m.Fields, OnFieldMissing: m.OnFieldMissing, ItemIDColumn: m.ItemIDColumn}
-		}
-		infos = append(infos, info)
-	}
-	return infos, probs, nil
-}
-
-// syncBuf collects log lines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// countEvent counts log lines of one event.
-func (s *syncBuf) countEvent(ev string) int {
-	return strings.Count(s.String(), `"event":"`+ev+`"`)
-}
-
-// testModel describes a popularity model: items ranked by popularity,
-// each user's seen items masked.
-type testModel struct {
-	users []string // sorted
-	items []string // sorted
-	pop   []float64
-	seen  map[string][]string
-	extra map[string]any
-}
-
-func defaultModel() testModel {
-	return testModel{
-		users: []string{"u1", "u2", "u3"},
-		items: []string{"i1", "i2", "i3", "i4", "i5", "i6"},
-		pop:   []float64{60, 50, 40, 30, 20, 10},
-		seen:  map[string][]string{"u1": {"i1"}, "u2": {"i2", "i3"}},
-	}
-}
-
-func (m testModel) build(t testing.TB) (map[string]any, *format.Builder) {
-	t.Helper()
-	if !sort.StringsAreSorted(m.users) || !sort.StringsAreSorted(m.items) {
-		t.Fatal("ids must be sorted")
-	}
-	idx := map[string]int32{}
-	for i, it := range m.items {
-		idx[it] = int32(i)
-	}
-	b := format.NewBuilder()
-	b.Strings("user_ids", m.users)
-	b.Strings("item_ids", m.items)
-	ptr := []int64{0}
-	var ind []int32
-	for _, u := range m.users {
-		var row []int32
-		for _, it := range m.seen[u] {
-			row = append(row, idx[it])
-		}
-		sort.Slice(row, func(i, j int) bool { return row[i] < row[j] })
-		ind = append(ind, row...)
-		ptr = append(ptr, int64(len(ind)))
-	}
-	b.CSR("seen", ptr, ind, len(m.items), nil)
-	b.F64("popularity", m.pop)
-	fields := map[string]any{
-		"model":           scoring.Header{Kind: scoring.KindPopularity, NUsers: len(m.users), NItems: len(m.items)},
-		"recipe_name":     "r",
-		"trained_at":      "2026-01-02T03:04:05Z",
-		"best_class":      "TopPopRecommender",
-		"best_params":     map[string]any{},
-		"best_score":      0.25,
-		"metric":          "ndcg",
-		"cutoff":          20,
-		"tuning":          map[string]any{"tried_algorithms": []string{"TopPop"}, "n_trials": 1},
-		"data_stats":      map[string]any{"n_rows": 3, "n_users": len(m.users), "n_items": len(m.items)},
-		"recotem_version": "test",
-		"irspack_version": "0.5.0",
-		"recipe_hash":     strings.Repeat("ab", 32),
-	}
-	for k, v := range m.extra {
-		fields[k] = v
-	}
-	return fields, b
-}
+func defaultModel() testModel { return servetest.DefaultModel() }
 
 type harness struct {
 	t       *testing.T
@@ -222,10 +82,7 @@ func (h *harness) outPath(name string) string { return filepath.Join(h.art, name
 // recipe writes recipes/<file>.yaml for name (extra YAML appended).
 func (h *harness) recipe(file, name, extra string) {
 	h.t.Helper()
-	y := fmt.Sprintf("name: %s\noutput:\n  path: %s\n%s", name, h.outPath(name), extra)
-	if err := os.WriteFile(filepath.Join(h.dir, file+".yaml"), []byte(y), 0o644); err != nil {
-		h.t.Fatal(err)
-	}
+	servetest.WriteRecipe(h.t, h.dir, file, name, h.outPath(name), extra)
 }
 
 // artifact trains (builds) m for name with append_sha; returns the model version.
@@ -236,13 +93,7 @@ func (h *harness) artifact(name string, m testModel) string {
 
 func (h *harness) artifactKey(name string, m testModel, key format.Key) string {
 	h.t.Helper()
-	fields, b := m.build(h.t)
-	fields["recipe_name"] = name
-	res, err := format.WriteArtifact(h.outPath(name), "append_sha", key, fields, b)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return "sha256:" + res.SHA256
+	return servetest.WriteArtifact(h.t, h.outPath(name), "append_sha", key, name, m)
 }
 
 // writeArtifactTo writes an always_overwrite artifact at path.
@@ -362,12 +213,5 @@ func (h *harness) get(path string) resp {
 // eventually polls cond until it holds or 10 s pass.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	h.t.Fatalf("timed out waiting for %s\nlogs:\n%s", what, h.logs.String())
+	servetest.Eventually(h.t, what, h.logs, cond)
 }

@@ -57,11 +57,11 @@ func TestMetadataJoin(t *testing.T) {
 	if d := h.detail("strict"); d["loaded"] != false || !strings.Contains(d["error"].(string), "nope") {
 		t.Fatalf("strict %v", d)
 	}
-	if h.logs.countEvent("initial_artifact_metadata_failed") != 1 || !strings.Contains(h.logs.String(), `"reason":"metadata"`) {
+	if h.logs.CountEvent("initial_artifact_metadata_failed") != 1 || !strings.Contains(h.logs.String(), `"reason":"metadata"`) {
 		t.Fatal("metadata failure event")
 	}
 	r = h.post("/v1/recipes/lenient:recommend", `{"user_id":"u1","limit":1}`)
-	if !strings.Contains(r.body, `"nope":null`) || h.logs.countEvent("metadata_field_missing_filled_null") == 0 {
+	if !strings.Contains(r.body, `"nope":null`) || h.logs.CountEvent("metadata_field_missing_filled_null") == 0 {
 		t.Fatalf("lenient %s", r.body)
 	}
 	if !strings.Contains(h.do("GET", "/metrics", "").body, `recotem_artifact_load_failures_total{recipe="strict",reason="metadata"} 1`) {

@@ -56,28 +56,28 @@ func TestMovieLensPopularity(t *testing.T) {
 		}
 		seenSet[rec[0]][rec[1]] = true
 	}
-	m := testModel{seen: map[string][]string{}}
+	m := testModel{Seen: map[string][]string{}}
 	itemSet := map[string]bool{}
 	for u, items := range seenSet {
-		m.users = append(m.users, u)
+		m.Users = append(m.Users, u)
 		for it := range items {
 			itemSet[it] = true
-			m.seen[u] = append(m.seen[u], it)
+			m.Seen[u] = append(m.Seen[u], it)
 		}
 	}
 	for it := range itemSet {
-		m.items = append(m.items, it)
+		m.Items = append(m.Items, it)
 	}
-	sort.Strings(m.users)
-	sort.Strings(m.items)
+	sort.Strings(m.Users)
+	sort.Strings(m.Items)
 	idx := map[string]int{}
-	for i, it := range m.items {
+	for i, it := range m.Items {
 		idx[it] = i
 	}
-	m.pop = make([]float64, len(m.items))
+	m.Pop = make([]float64, len(m.Items))
 	for _, items := range seenSet {
 		for it := range items {
-			m.pop[idx[it]]++
+			m.Pop[idx[it]]++
 		}
 	}
 	h := newHarness(t)
@@ -86,14 +86,14 @@ func TestMovieLensPopularity(t *testing.T) {
 	h.start()
 
 	brute := func(u string, limit int, exclude map[string]bool) string {
-		order := make([]int, len(m.items))
+		order := make([]int, len(m.Items))
 		for i := range order {
 			order[i] = i
 		}
-		sort.SliceStable(order, func(a, b int) bool { return m.pop[order[a]] > m.pop[order[b]] })
+		sort.SliceStable(order, func(a, b int) bool { return m.Pop[order[a]] > m.Pop[order[b]] })
 		var out []string
 		for _, i := range order {
-			it := m.items[i]
+			it := m.Items[i]
 			if seenSet[u][it] || exclude[it] {
 				continue
 			}
@@ -104,7 +104,7 @@ func TestMovieLensPopularity(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	for k, u := range m.users {
+	for k, u := range m.Users {
 		if k%13 != 0 {
 			continue
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,23 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/appliance/internal/servetest"
 	"github.com/recotem/recotem/format"
 	"github.com/recotem/recotem/internal/blob"
 	"github.com/recotem/recotem/internal/testenv"
 )
 
-// fakeAWS points the AWS SDK at endpoint with throwaway credentials and no
-// shared config, retries or instance metadata.
-func fakeAWS(t *testing.T, endpoint, ak, sk string) {
-	t.Setenv("AWS_ENDPOINT_URL", endpoint)
-	t.Setenv("AWS_ACCESS_KEY_ID", ak)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", sk)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_MAX_ATTEMPTS", "1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-}
+func fakeAWS(t *testing.T, endpoint, ak, sk string) { servetest.FakeAWS(t, endpoint, ak, sk) }
 
 // An S3 endpoint that accepts connections and never answers: the initial
 // load fails within the stat timeout, every poll logs artifact_stat_timeout
@@ -44,7 +33,7 @@ func TestRemoteStatTimeout(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("startup took %v against a silent store", d)
 	}
-	h.eventually("artifact_stat_timeout", func() bool { return h.logs.countEvent("artifact_stat_timeout") > 0 })
+	h.eventually("artifact_stat_timeout", func() bool { return h.logs.CountEvent("artifact_stat_timeout") > 0 })
 	r := h.get("/health/details")
 	if r.code != 503 || !strings.Contains(r.body, "stat timeout after 1s") {
 		t.Fatalf("/health/details %d %s", r.code, r.body)
@@ -61,7 +50,7 @@ func s3Writer(t *testing.T, h *harness, out string) (*blob.Store, func(testModel
 	t.Cleanup(func() { st.Close() })
 	return st, func(m testModel) format.WriteResult {
 		t.Helper()
-		fields, b := m.build(t)
+		fields, b := m.Build(t)
 		fields["recipe_name"] = "m"
 		res, err := st.WriteArtifact(context.Background(), out, "append_sha", func(w io.Writer) error { return format.Encode(w, h.key, fields, b) })
 		if err != nil {
@@ -74,8 +63,8 @@ func s3Writer(t *testing.T, h *harness, out string) (*blob.Store, func(testModel
 // changedModel is defaultModel with other bytes.
 func changedModel() testModel {
 	m := defaultModel()
-	m.pop = append([]float64(nil), m.pop...)
-	m.pop[0] += 1
+	m.Pop = append([]float64(nil), m.Pop...)
+	m.Pop[0] += 1
 	return m
 }
 
@@ -119,14 +108,14 @@ func TestRemoteS3ServeSwap(t *testing.T) {
 	if got := version(); got != v1 {
 		t.Fatalf("loaded %q, want %s\n%s", got, v1, h.logs.String())
 	}
-	if h.logs.countEvent("metadata_loaded") == 0 {
+	if h.logs.CountEvent("metadata_loaded") == 0 {
 		t.Fatalf("no metadata_loaded from S3\n%s", h.logs.String())
 	}
 
 	// Same bytes again: pointer rewritten, no swap.
 	write(m)
 	time.Sleep(300 * time.Millisecond)
-	if h.logs.countEvent("artifact_hot_swapped") != 0 || version() != v1 {
+	if h.logs.CountEvent("artifact_hot_swapped") != 0 || version() != v1 {
 		t.Fatal("identical bytes swapped")
 	}
 
@@ -136,7 +125,7 @@ func TestRemoteS3ServeSwap(t *testing.T) {
 	if err := st.Put(ctx, out, strings.NewReader("m.00000000.recotem\n")); err != nil {
 		t.Fatal(err)
 	}
-	h.eventually("artifact_load_failed", func() bool { return h.logs.countEvent("artifact_load_failed") > 0 })
+	h.eventually("artifact_load_failed", func() bool { return h.logs.CountEvent("artifact_load_failed") > 0 })
 	if version() != v2 {
 		t.Fatal("old model stopped serving after a dangling pointer")
 	}
@@ -241,7 +230,7 @@ func TestRemoteS3DownloadsOncePerChange(t *testing.T) {
 	if n := cnt.artifactGETs(base, out); n != 1 {
 		t.Fatalf("rewritten pointer to the loaded object: %d artifact GETs in all, want 1", n)
 	}
-	if h.logs.countEvent("artifact_hot_swapped") != 0 {
+	if h.logs.CountEvent("artifact_hot_swapped") != 0 {
 		t.Fatal("a rewritten pointer to the loaded object swapped")
 	}
 
@@ -263,7 +252,7 @@ func TestRemoteS3DownloadsOncePerChange(t *testing.T) {
 	if err := st.Put(ctx, out, strings.NewReader("m.badbadba.recotem\n")); err != nil {
 		t.Fatal(err)
 	}
-	h.eventually("artifact_load_failed", func() bool { return h.logs.countEvent("artifact_load_failed") > 0 })
+	h.eventually("artifact_load_failed", func() bool { return h.logs.CountEvent("artifact_load_failed") > 0 })
 	ticks(5)
 	if n := cnt.count("GET", bad); n != 1 {
 		t.Fatalf("corrupt artifact: %d GETs of it, want 1", n)
@@ -277,62 +266,19 @@ func TestRemoteS3DownloadsOncePerChange(t *testing.T) {
 // connections and never answers and returns a harness with one recipe,
 // name, whose output is s3://bkt/<name>.recotem.
 func silentS3Harness(t *testing.T, name string) *harness {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	fakeAWS(t, "http://"+ln.Addr().String(), "AKIDEXAMPLE", "silent")
+	servetest.SilentS3(t)
 	h := newHarness(t)
-	y := fmt.Sprintf("name: %s\noutput:\n  path: s3://bkt/%s.recotem\n", name, name)
-	if err := os.WriteFile(filepath.Join(h.dir, name+".yaml"), []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	servetest.WriteRecipe(t, h.dir, name, name, "s3://bkt/"+name+".recotem", "")
 	return h
 }
 
-// A server stopped by its context closes the blob store it opened for an
-// S3 recipe, once, after the drain, and keeps no handle to it.
-func TestServeClosesBlobStoreOnShutdown(t *testing.T) {
+// A server stopped by its context with an S3 recipe drains and returns
+// nil (that the registry then closes its blob store once is
+// registry.TestCloseClosesBlobStoreOnce).
+func TestServeStopsWithS3Recipe(t *testing.T) {
 	h := silentS3Harness(t, "s")
-	a, err := newApp(h.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	a.cfg.Ready = func(net.Addr) { close(ready) }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.run(ctx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run returned before ready: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("server not ready")
-	}
-	a.remote.mu.Lock()
-	opened := a.remote.store != nil
-	a.remote.mu.Unlock()
-	if !opened {
-		t.Fatal("the S3 recipe opened no blob store")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if a.remote.store != nil || a.remote.closes != 1 {
-		t.Fatalf("after shutdown: store open %v, closed %d times; want closed once", a.remote.store != nil, a.remote.closes)
-	}
+	h.start()
+	h.stop()
 	if !strings.Contains(h.logs.String(), `"serve_shutdown"`) {
 		t.Fatalf("no serve_shutdown\n%s", h.logs.String())
 	}

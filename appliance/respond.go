@@ -6,6 +6,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/recotem/recotem/appliance/registry"
+	"github.com/recotem/recotem/appliance/reqbody"
 	"github.com/recotem/recotem/internal/jsonstr"
 )
 
@@ -29,7 +31,7 @@ func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(floa
 
 // appendItems writes [{meta..., "item_id":..,"score":..}, ...]; it returns
 // the number of items whose metadata was degraded (sent bare).
-func appendItems(b []byte, l *loaded, hits []Hit, withMeta bool) ([]byte, int) {
+func appendItems(b []byte, l *registry.Model, hits []registry.Hit, withMeta bool) ([]byte, int) {
 	degraded := 0
 	b = append(b, '[')
 	first := true
@@ -42,40 +44,20 @@ func appendItems(b []byte, l *loaded, hits []Hit, withMeta bool) ([]byte, int) {
 		}
 		first = false
 		b = append(b, '{')
-		if withMeta && l.hasMeta {
-			if l.metaDegraded[h.Item] {
+		if withMeta && l.HasMeta() {
+			if frag, bad := l.Meta(h.Item); bad {
 				degraded++
 			} else {
-				b = append(b, l.metaFrags[h.Item]...)
+				b = append(b, frag...)
 			}
 		}
 		b = append(b, `"item_id":`...)
-		b = jsonstr.Append(b, l.model.ItemID(int(h.Item)))
+		b = jsonstr.Append(b, l.Scorer.ItemID(int(h.Item)))
 		b = append(b, `,"score":`...)
 		b = appendScore(b, h.Score)
 		b = append(b, '}')
 	}
 	return append(b, ']'), degraded
-}
-
-func appendLegacyModel(b []byte, name string, l *loaded) []byte {
-	b = append(b, `{"recipe":`...)
-	b = jsonstr.Append(b, name)
-	b = append(b, `,"trained_at":`...)
-	b = jsonstr.Append(b, l.trainedAt)
-	b = append(b, `,"best_class":`...)
-	b = jsonstr.Append(b, l.bestClass)
-	b = append(b, `,"kid":`...)
-	b = jsonstr.Append(b, l.kid)
-	return append(b, '}')
-}
-
-func appendV1Prefix(b []byte, name, version string) []byte {
-	b = append(b, `,"recipe":`...)
-	b = jsonstr.Append(b, name)
-	b = append(b, `,"model_version":`...)
-	b = jsonstr.Append(b, version)
-	return b
 }
 
 // writeJSON sets status, content type and body (copied).
@@ -102,7 +84,7 @@ func writeErr(ctx *fasthttp.RequestCtx, buf []byte, status int, detail, code str
 }
 
 // appendValidation renders the 422 envelope.
-func appendValidation(b []byte, code string, rid []byte, errs []valErr) []byte {
+func appendValidation(b []byte, code string, rid []byte, errs []reqbody.Err) []byte {
 	b = append(b, `{"detail":"Request validation failed","code":`...)
 	b = jsonstr.Append(b, code)
 	b = append(b, `,"request_id":`...)
@@ -113,20 +95,20 @@ func appendValidation(b []byte, code string, rid []byte, errs []valErr) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"loc":[`...)
-		for j, l := range e.loc {
+		for j, l := range e.Loc {
 			if j > 0 {
 				b = append(b, ',')
 			}
-			if l.key != "" {
-				b = jsonstr.Append(b, l.key)
+			if l.Key != "" {
+				b = jsonstr.Append(b, l.Key)
 			} else {
-				b = strconv.AppendInt(b, int64(l.idx), 10)
+				b = strconv.AppendInt(b, int64(l.Idx), 10)
 			}
 		}
 		b = append(b, `],"msg":`...)
-		b = jsonstr.Append(b, e.msg)
+		b = jsonstr.Append(b, e.Msg)
 		b = append(b, `,"type":`...)
-		b = jsonstr.Append(b, e.typ)
+		b = jsonstr.Append(b, e.Type)
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -15,43 +14,33 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/recotem/recotem/appliance/auth"
+	"github.com/recotem/recotem/appliance/registry"
+	"github.com/recotem/recotem/appliance/reqbody"
+	"github.com/recotem/recotem/appliance/telemetry"
 	"github.com/recotem/recotem/format"
 	"github.com/valyala/fasthttp"
 )
 
+// app is one serve process: its configuration, the registry it serves
+// from and the per-request rules (auth, Host allow-list, CORS).
 type app struct {
 	cfg  Config
 	log  *slog.Logger
 	ring *format.KeyRing
-	open openFunc
-	reg  *registry
-	met  *metricSet
+	reg  *registry.Registry
+	tel  *telemetry.Set
 
 	authEnabled bool
 	anonMode    string // "insecure_no_auth" or "loopback_no_keys"
-	auth        *authenticator
-	anon        anonLRU
+	auth        *auth.Authenticator
+	anon        auth.Anonymous
 
-	hosts     []string // lower-case patterns
-	anyHost   bool
-	origins   []string
-	anyOrigin bool
-	devDocs   bool
+	hosts   auth.Hosts
+	origins auth.Origins
+	devDocs bool
 
 	reqPool sync.Pool
-
-	// object-store artifacts and metadata (remote.go)
-	remote remoteState
-
-	// file guard (guard.go)
-	guard *guard
-
-	// watcher
-	watchStop chan struct{}
-	watchDone chan struct{}
-	dirSig    string
-	tickFails int
-	unhealthy bool
 }
 
 // Run validates cfg, logs the security posture, loads every recipe, starts
@@ -70,7 +59,7 @@ func newApp(cfg Config) (*app, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &app{cfg: cfg, log: log, open: openScoring}
+	a := &app{cfg: cfg, log: log}
 	a.reqPool.New = func() any { return &request{} }
 	return a, nil
 }
@@ -85,7 +74,7 @@ func (a *app) posture(status string, host string) {
 			kids = append(kids, format.SafeKid(k))
 		}
 	}
-	origins := a.origins
+	origins := a.origins.List()
 	if origins == nil {
 		origins = []string{} // log [] rather than null when CORS is off
 	}
@@ -96,7 +85,7 @@ func (a *app) posture(status string, host string) {
 		"signing_kids", kids,
 		"signing_key_status", status,
 		"env", a.cfg.Env,
-		"allowed_hosts", a.hosts,
+		"allowed_hosts", a.hosts.List(),
 		"allowed_origins", origins,
 		"unsafe_mode", a.cfg.InsecureNoAuth || a.cfg.DevAllowUnsigned,
 	)
@@ -108,30 +97,10 @@ func (a *app) configure() (string, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	a.hosts = nil
-	for _, h := range cfg.AllowedHosts {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "" {
-			continue
-		}
-		if h == "*" {
-			a.anyHost = true
-		}
-		a.hosts = append(a.hosts, h)
-	}
-	if len(a.hosts) == 0 {
-		a.hosts = []string{"127.0.0.1", "localhost"}
-	}
-	for _, o := range cfg.AllowedOrigins {
-		if o = strings.TrimSpace(o); o != "" {
-			if o == "*" {
-				a.anyOrigin = true
-			}
-			a.origins = append(a.origins, o)
-		}
-	}
+	a.hosts = auth.NewHosts(cfg.AllowedHosts)
+	a.origins = auth.NewOrigins(cfg.AllowedOrigins)
 	a.devDocs = IsDevEnv(cfg.Env)
-	a.auth = newAuthenticator(cfg.APIKeys)
+	a.auth = auth.New(cfg.APIKeys)
 	a.authEnabled = len(cfg.APIKeys) > 0 && !cfg.InsecureNoAuth
 	keyStatus := func() string {
 		switch {
@@ -199,32 +168,13 @@ func (a *app) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.reg = newRegistry()
-	defer a.closeBlobs() // after the drain and the watcher's stop
-	a.met = newMetricSet(func() float64 { return float64(a.reg.activeCount()) })
-	a.startGuard()
-	defer a.stopGuard() // last: requests and the watcher are done with every model
-
-	// 5. lenient load + parallel initial loads
-	a.dirSig = dirSignature(a.cfg.RecipesDir)
-	infos, problems, derr := a.cfg.Loader.LoadDir(a.cfg.RecipesDir)
-	if derr != nil {
-		a.log.Error("recipes_dir_scan_error", "path", a.cfg.RecipesDir, "error", clipError(derr.Error()))
-	}
-	entries := a.applyScan(infos, problems, true)
-	par := a.cfg.StartupParallelism
-	if par <= 0 {
-		par = min(max(len(entries), 1), 8)
-	}
-	par = min(par, 32)
-	a.initialLoad(entries, par)
+	// 5. lenient load + parallel initial loads; ctx stops a stalled one
+	a.open(ctx)
+	// last: requests and the watcher are done with every model
+	defer a.reg.Close()
 
 	// 6. watcher, bind, banner
-	a.watchStop = make(chan struct{})
-	a.watchDone = make(chan struct{})
-	interval := a.cfg.watchInterval()
-	a.log.Info("artifact_watcher_started", "interval", interval.Seconds())
-	go a.watch(interval)
+	a.reg.StartWatcher(ctx)
 
 	srv := a.server()
 	port := a.cfg.Port
@@ -303,18 +253,32 @@ func errnoName(err error) string {
 	return ""
 }
 
+// open creates the metric set and opens the registry: every recipe is
+// registered and its initial load done (or failed) when it returns.
+func (a *app) open(ctx context.Context) {
+	a.tel = telemetry.New(func() float64 { return float64(a.reg.Active()) })
+	a.reg = registry.Open(ctx, registry.Options{
+		RecipesDir:         a.cfg.RecipesDir,
+		Loader:             a.cfg.Loader,
+		Metrics:            a.tel,
+		Logger:             a.log,
+		Ring:               a.ring,
+		Limits:             a.cfg.Limits,
+		Residency:          a.cfg.residency(),
+		WatchInterval:      a.cfg.watchInterval(),
+		StartupParallelism: a.cfg.StartupParallelism,
+		MetadataDeny:       a.cfg.MetadataDeny,
+		MaxDownloadBytes:   a.cfg.MaxDownloadBytes,
+		HTTPTimeout:        a.cfg.HTTPTimeout,
+		HTTPAllowPrivate:   a.cfg.HTTPAllowPrivate,
+		ResultCacheBytes:   a.cfg.ResultCacheBytes,
+	})
+}
+
+// stopWatcher stops the watcher, waiting for it at most
+// max(1, min(5, drain)) seconds.
 func (a *app) stopWatcher() {
-	if a.watchStop == nil {
-		return
-	}
-	close(a.watchStop)
-	join := time.Duration(max(1, min(5, a.cfg.drain()))) * time.Second
-	select {
-	case <-a.watchDone:
-	case <-time.After(join):
-		a.log.Warn("artifact_watcher_join_timeout", "timeout", join.Seconds())
-	}
-	a.watchStop = nil
+	a.reg.StopWatcher(time.Duration(max(1, min(5, a.cfg.drain()))) * time.Second)
 }
 
 func (a *app) banner(ctx context.Context, host string) {
@@ -347,7 +311,7 @@ func (a *app) server() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:               a.handle,
 		ErrorHandler:          a.errorHandler,
-		MaxRequestBodySize:    maxBodyBytes,
+		MaxRequestBodySize:    reqbody.MaxBodyBytes,
 		ReadTimeout:           60 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           60 * time.Second,
@@ -371,7 +335,7 @@ func (a *app) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 	newRequestID(&rid)
 	ctx.Response.Header.SetCanonical(hdrRequestID, rid[:])
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		errs := []valErr{{loc: []locElem{lk("body")}, msg: "Request body exceeds 8388608 bytes", typ: "too_large"}}
+		errs := []reqbody.Err{{Loc: []reqbody.Loc{reqbody.Key("body")}, Msg: "Request body exceeds 8388608 bytes", Type: "too_large"}}
 		code := "validation_error"
 		if strings.HasPrefix(string(ctx.Path()), "/v1/") {
 			code = "VALIDATION_ERROR"
@@ -400,122 +364,5 @@ func validRequestID(b []byte) bool {
 			return false
 		}
 	}
-	return true
-}
-
-func validName(b []byte) bool {
-	if len(b) < 1 || len(b) > 64 {
-		return false
-	}
-	for _, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// hostAllowed matches the Host header (port ignored) against the list.
-func (a *app) hostAllowed(h []byte) bool {
-	if a.anyHost {
-		return true
-	}
-	// strip port (IPv6 literals keep their brackets)
-	if len(h) > 0 && h[0] == '[' {
-		if i := indexByte(h, ']'); i >= 0 {
-			h = h[:i+1]
-		}
-	} else if i := lastIndexByte(h, ':'); i >= 0 {
-		h = h[:i]
-	}
-	for _, p := range a.hosts {
-		if len(p) > 2 && p[0] == '*' && p[1] == '.' {
-			suf := p[1:]
-			if len(h) > len(suf) && equalFold(h[len(h)-len(suf):], suf) {
-				return true
-			}
-			continue
-		}
-		if equalFold(h, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func indexByte(b []byte, c byte) int {
-	for i := range b {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func lastIndexByte(b []byte, c byte) int {
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-func (a *app) originAllowed(o []byte) bool {
-	if a.anyOrigin {
-		return true
-	}
-	for _, p := range a.origins {
-		if string(o) == p {
-			return true
-		}
-	}
-	return false
-}
-
-// anonLRU remembers the last 1024 anonymous client hosts.
-type anonLRU struct {
-	mu   sync.Mutex
-	seen map[netip.Addr]struct{}
-	ring [1024]netip.Addr
-	n    int
-}
-
-// firstSeen reports whether addr was not among the remembered hosts.
-func (l *anonLRU) firstSeen(addr netip.Addr) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.seen == nil {
-		l.seen = make(map[netip.Addr]struct{}, len(l.ring))
-	}
-	if _, ok := l.seen[addr]; ok {
-		return false
-	}
-	slot := l.n % len(l.ring)
-	if l.n >= len(l.ring) {
-		delete(l.seen, l.ring[slot])
-	}
-	l.ring[slot] = addr
-	l.seen[addr] = struct{}{}
-	l.n++
 	return true
 }

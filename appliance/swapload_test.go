@@ -48,10 +48,10 @@ func runSwapLoad(t *testing.T, dur time.Duration, assertRate bool) {
 	expect := map[string]string{} // version + user → the model's top 3, computed here
 	mkModel := func(seed int) []byte {
 		m := defaultModel()
-		for i := range m.pop {
-			m.pop[i] = float64((i*7 + seed*13) % 17)
+		for i := range m.Pop {
+			m.Pop[i] = float64((i*7 + seed*13) % 17)
 		}
-		fields, b := m.build(t)
+		fields, b := m.Build(t)
 		fields["trained_at"] = fmt.Sprintf("2026-01-01T00:00:%02dZ", seed%60)
 		path := out + fmt.Sprintf(".%d.src", seed)
 		if _, err := writeArtifactTo(path, h, fields, b); err != nil {
@@ -60,7 +60,7 @@ func runSwapLoad(t *testing.T, dur time.Duration, assertRate bool) {
 		data, _ := os.ReadFile(path)
 		models = append(models, data)
 		mu.Lock()
-		for _, u := range m.users {
+		for _, u := range m.Users {
 			expect[versionOf(data)+" "+u] = topPopular(m, u, 3)
 		}
 		mu.Unlock()
@@ -200,19 +200,19 @@ func grepLines(s, sub string) string {
 // description: unseen items by popularity, ties to the lower index.
 func topPopular(m testModel, user string, n int) string {
 	seen := map[string]bool{}
-	for _, it := range m.seen[user] {
+	for _, it := range m.Seen[user] {
 		seen[it] = true
 	}
 	var idx []int
-	for i, it := range m.items {
+	for i, it := range m.Items {
 		if !seen[it] {
 			idx = append(idx, i)
 		}
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return m.pop[idx[a]] > m.pop[idx[b]] })
+	sort.SliceStable(idx, func(a, b int) bool { return m.Pop[idx[a]] > m.Pop[idx[b]] })
 	var top []string
 	for _, i := range idx[:min(n, len(idx))] {
-		top = append(top, m.items[i])
+		top = append(top, m.Items[i])
 	}
 	return strings.Join(top, ",")
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recotem/recotem/appliance/internal/servetest"
 	"github.com/recotem/recotem/format"
 )
 
@@ -41,15 +42,7 @@ func (h *harness) pointerTarget(name string) string {
 }
 
 // writeAtomic replaces path with data via rename (like train does).
-func writeAtomic(t testing.TB, path string, data []byte) {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
+func writeAtomic(t testing.TB, path string, data []byte) { servetest.WriteAtomic(t, path, data) }
 
 func TestHotSwapLifecycle(t *testing.T) {
 	h, v1 := startDefault(t)
@@ -62,11 +55,11 @@ func TestHotSwapLifecycle(t *testing.T) {
 	}
 	// retrain: new bytes → swap
 	m := defaultModel()
-	m.pop = []float64{1, 2, 3, 4, 5, 6}
+	m.Pop = []float64{1, 2, 3, 4, 5, 6}
 	v2 := h.artifact("movies", m)
 	h.eventually("hot swap", func() bool { return h.version("movies") == v2 })
-	if h.logs.countEvent("artifact_hot_swapped") != 1 {
-		t.Fatalf("hot swap events %d", h.logs.countEvent("artifact_hot_swapped"))
+	if h.logs.CountEvent("artifact_hot_swapped") != 1 {
+		t.Fatalf("hot swap events %d", h.logs.CountEvent("artifact_hot_swapped"))
 	}
 	if got := strings.Join(itemIDs(t, decode(t, h.post("/v1/recipes/movies:recommend", `{"user_id":"u3","limit":2}`))["items"]), ","); got != "i6,i5" {
 		t.Fatalf("new model answers %s", got)
@@ -77,14 +70,14 @@ func TestHotSwapLifecycle(t *testing.T) {
 	os.Chtimes(ptr, future, future)
 	os.Chtimes(h.pointerTarget("movies"), future, future)
 	time.Sleep(300 * time.Millisecond)
-	if h.version("movies") != v2 || h.logs.countEvent("artifact_hot_swapped") != 1 {
+	if h.version("movies") != v2 || h.logs.CountEvent("artifact_hot_swapped") != 1 {
 		t.Fatal("identical bytes swapped")
 	}
 	// corrupt replacement (always_overwrite style, same path as pointer) → old model serves
 	good, _ := os.ReadFile(h.pointerTarget("movies"))
 	ptrBytes, _ := os.ReadFile(ptr)
 	writeAtomic(t, ptr, bytes.Repeat([]byte("x"), 600))
-	h.eventually("load failure", func() bool { return h.logs.countEvent("artifact_load_failed") >= 1 })
+	h.eventually("load failure", func() bool { return h.logs.CountEvent("artifact_load_failed") >= 1 })
 	if h.version("movies") != v2 {
 		t.Fatal("corrupt swap replaced the good model")
 	}
@@ -123,7 +116,7 @@ func TestHotSwapLifecycle(t *testing.T) {
 	// a real new model after a corrupt one swaps and clears
 	writeAtomic(t, ptr, []byte("garbage-garbage"))
 	h.eventually("second failure", func() bool { return h.detail("movies")["last_load_error"] != nil })
-	m.pop = []float64{3, 3, 3, 3, 3, 9}
+	m.Pop = []float64{3, 3, 3, 3, 3, 9}
 	v3 := h.artifact("movies", m)
 	h.eventually("swap after corrupt", func() bool { return h.version("movies") == v3 })
 	if d := h.detail("movies"); d["last_load_error"] != nil {
@@ -131,9 +124,9 @@ func TestHotSwapLifecycle(t *testing.T) {
 	}
 	// deleted → still serving, one artifact_disappeared
 	os.Remove(ptr)
-	h.eventually("disappeared", func() bool { return h.logs.countEvent("artifact_disappeared") == 1 })
+	h.eventually("disappeared", func() bool { return h.logs.CountEvent("artifact_disappeared") == 1 })
 	time.Sleep(200 * time.Millisecond)
-	if h.logs.countEvent("artifact_disappeared") != 1 || h.version("movies") != v3 {
+	if h.logs.CountEvent("artifact_disappeared") != 1 || h.version("movies") != v3 {
 		t.Fatal("disappearance handling")
 	}
 	if d := h.detail("movies"); d["last_load_error"] != "artifact missing or unreadable" {
@@ -147,12 +140,12 @@ func TestRescan(t *testing.T) {
 	h.artifact("books", defaultModel())
 	h.recipe("b", "books", "")
 	h.eventually("discovered", func() bool { return h.version("books") != "" })
-	if h.logs.countEvent("recipe_discovered") != 1 {
+	if h.logs.CountEvent("recipe_discovered") != 1 {
 		t.Fatal("no recipe_discovered")
 	}
 	// removed → v1 404, legacy 503
 	os.Remove(filepath.Join(h.dir, "b.yaml"))
-	h.eventually("removed", func() bool { return h.logs.countEvent("recipe_removed") == 1 })
+	h.eventually("removed", func() bool { return h.logs.CountEvent("recipe_removed") == 1 })
 	expectErr(t, h.post("/v1/recipes/books:recommend", `{"user_id":"u1"}`), 404, "RECIPE_NOT_FOUND")
 	expectErr(t, h.post("/predict/books", `{"user_id":"u1"}`), 503, "recipe_unavailable")
 	if !strings.Contains(h.do("GET", "/metrics", "").body, `recotem_model_loaded{recipe="books"} 0`) {
@@ -167,12 +160,12 @@ func TestRescan(t *testing.T) {
 	h.artifact("cats", defaultModel())
 	h.recipe("c", "cats", "")
 	h.eventually("fixed", func() bool { return h.version("cats") != "" })
-	if h.logs.countEvent("recipe_yaml_failure_recovered") == 0 || h.detail("c") != nil {
+	if h.logs.CountEvent("recipe_yaml_failure_recovered") == 0 || h.detail("c") != nil {
 		t.Fatal("recovery")
 	}
 	// a served recipe's YAML breaks → keeps serving with an error
 	os.WriteFile(filepath.Join(h.dir, "a.yaml"), []byte("name: [broken"), 0o644)
-	h.eventually("rescan error", func() bool { return h.logs.countEvent("recipe_rescan_load_error") == 1 })
+	h.eventually("rescan error", func() bool { return h.logs.CountEvent("recipe_rescan_load_error") == 1 })
 	if h.version("movies") == "" {
 		t.Fatal("broken YAML stopped serving")
 	}
@@ -219,7 +212,7 @@ func TestStartupVariants(t *testing.T) {
 	for _, ev := range []string{"initial_artifact_hmac_failed", "initial_artifact_read_failed", "recipe_not_loaded_at_startup",
 		"recipe_duplicate_name_skipped", "recipe_security_violation_skipped", "recipe_load_error_skipped",
 		"recipes_directory_loaded_lenient", "security.posture", "artifact_watcher_started", "serve_listening"} {
-		if h.logs.countEvent(ev) == 0 {
+		if h.logs.CountEvent(ev) == 0 {
 			t.Errorf("no %s", ev)
 		}
 	}
@@ -245,7 +238,7 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("err %v, want %q", err, want)
 		}
-		if h.logs.countEvent("security.posture") != 1 {
+		if h.logs.CountEvent("security.posture") != 1 {
 			t.Fatalf("posture not logged once:\n%s", h.logs.String())
 		}
 	}
@@ -264,7 +257,7 @@ func TestConfigErrors(t *testing.T) {
 	h2.cfg.Port = atoi(port)
 	err := Run(t.Context(), h2.cfg)
 	var be *BindError
-	if !asBind(err, &be) || be.Errno != "EADDRINUSE" || h2.logs.countEvent("serve_bind_failed") != 1 {
+	if !asBind(err, &be) || be.Errno != "EADDRINUSE" || h2.logs.CountEvent("serve_bind_failed") != 1 {
 		t.Fatalf("bind: %v", err)
 	}
 }
@@ -291,14 +284,14 @@ func TestAnonymousModes(t *testing.T) {
 	h.recipe("a", "movies", "")
 	h.artifact("movies", defaultModel())
 	h.start()
-	if !strings.HasPrefix(h.base, "http://127.0.0.1:") || h.logs.countEvent("host_forced_to_loopback") != 1 {
+	if !strings.HasPrefix(h.base, "http://127.0.0.1:") || h.logs.CountEvent("host_forced_to_loopback") != 1 {
 		t.Fatalf("not forced: %s", h.base)
 	}
 	if r := h.do("POST", "/v1/recipes/movies:recommend", `{"user_id":"u1"}`); r.code != 200 {
 		t.Fatalf("anonymous %d", r.code)
 	}
 	h.do("GET", "/health/details", "")
-	if h.logs.countEvent("auth_anonymous_bypass_first_seen") != 1 || h.logs.countEvent("auth_anonymous_bypass") < 2 {
+	if h.logs.CountEvent("auth_anonymous_bypass_first_seen") != 1 || h.logs.CountEvent("auth_anonymous_bypass") < 2 {
 		t.Fatal("anonymous events")
 	}
 	if !strings.Contains(h.logs.String(), `"mode":"loopback_no_keys"`) {
@@ -313,10 +306,10 @@ func TestAnonymousModes(t *testing.T) {
 		t.Fatalf("insecure details %d", r.code)
 	}
 	// The banner is logged by its own goroutine once bound: wait for it.
-	for deadline := time.Now().Add(10 * time.Second); h2.logs.countEvent("INSECURE_NO_AUTH_ACTIVE") == 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); h2.logs.CountEvent("INSECURE_NO_AUTH_ACTIVE") == 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if h2.logs.countEvent("INSECURE_NO_AUTH_ACTIVE") == 0 || !strings.Contains(h2.logs.String(), `"mode":"insecure_no_auth"`) {
+	if h2.logs.CountEvent("INSECURE_NO_AUTH_ACTIVE") == 0 || !strings.Contains(h2.logs.String(), `"mode":"insecure_no_auth"`) {
 		t.Fatal("insecure events")
 	}
 	// dev unsigned: no HMAC check
@@ -325,7 +318,7 @@ func TestAnonymousModes(t *testing.T) {
 	h3.recipe("a", "movies", "")
 	h3.artifactKey("movies", defaultModel(), format.Key{ID: "whatever", Secret: bytes.Repeat([]byte{9}, 32)})
 	h3.start()
-	if h3.version("movies") == "" || h3.logs.countEvent("initial_artifact_hmac_skipped_dev") != 1 || h3.logs.countEvent("signing_key_verification_disabled") != 1 {
+	if h3.version("movies") == "" || h3.logs.CountEvent("initial_artifact_hmac_skipped_dev") != 1 || h3.logs.CountEvent("signing_key_verification_disabled") != 1 {
 		t.Fatalf("dev unsigned:\n%s", h3.logs.String())
 	}
 }

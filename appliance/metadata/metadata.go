@@ -84,8 +84,9 @@ func (t *Table) Fragment(id []byte) ([]byte, bool) {
 // Len is the number of items with metadata.
 func (t *Table) Len() int { return len(t.frags) + len(t.degraded) }
 
-// Load reads spec's source and builds the table.
-func Load(spec Spec, opt Options) (*Table, error) {
+// Load reads spec's source and builds the table; ctx bounds the fetch of a
+// remote source.
+func Load(ctx context.Context, spec Spec, opt Options) (*Table, error) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -114,7 +115,7 @@ func Load(spec Spec, opt Options) (*Table, error) {
 			fe.Logger = log
 		}
 		var buf bytes.Buffer
-		if _, err := fe.Fetch(context.Background(), spec.Path, strings.ToLower(spec.SHA256), &buf); err != nil {
+		if _, err := fe.Fetch(ctx, spec.Path, strings.ToLower(spec.SHA256), &buf); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSource, err)
 		}
 		data = buf.Bytes()
@@ -122,7 +123,7 @@ func Load(spec Spec, opt Options) (*Table, error) {
 		if opt.Blobs == nil {
 			return nil, fmt.Errorf("%w: object-store sources are not enabled", ErrSource)
 		}
-		data, _, err = opt.Blobs.ReadAll(context.Background(), spec.Path, opt.MaxBytes)
+		data, _, err = opt.Blobs.ReadAll(ctx, spec.Path, opt.MaxBytes)
 		switch {
 		case errors.Is(err, blob.ErrTooLarge):
 			return nil, ErrTooLarge

@@ -28,7 +28,7 @@ func TestCSV(t *testing.T) {
 	p := writeFile(t, "m.csv", "item_id,title,year,score,Secret\ni1,\"Toy \"\"Story\"\"\",1995,9,x\ni2,,1996,8,y\n,Nobody,1,1,z\ni1,Dup,2000,1,w\n")
 	f := func(spec Spec, opt Options, id, want string) {
 		t.Helper()
-		tb, err := Load(spec, opt)
+		tb, err := Load(t.Context(), spec, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,31 +43,31 @@ func TestCSV(t *testing.T) {
 	f(spec, Options{Deny: []string{" secret ", "YEAR"}}, "i1", `"title":"Toy \"Story\"",`)
 	f(spec, Options{}, "zzz", ``)
 
-	_, err := Load(Spec{Type: "csv", Path: p, Fields: []string{"nope"}}, Options{})
+	_, err := Load(t.Context(), Spec{Type: "csv", Path: p, Fields: []string{"nope"}}, Options{})
 	if !errors.Is(err, ErrFieldMissing) {
 		t.Fatalf("missing field: %v", err)
 	}
 	f(Spec{Type: "csv", Path: p, Fields: []string{"nope", "title"}, OnFieldMissing: "null"}, Options{}, "i1", `"nope":null,"title":"Toy \"Story\"",`)
-	if _, err := Load(Spec{Type: "csv", Path: p, Fields: []string{"title"}, ItemIDColumn: "id"}, Options{}); !errors.Is(err, ErrIDColumn) {
+	if _, err := Load(t.Context(), Spec{Type: "csv", Path: p, Fields: []string{"title"}, ItemIDColumn: "id"}, Options{}); !errors.Is(err, ErrIDColumn) {
 		t.Fatalf("id column: %v", err)
 	}
-	if _, err := Load(Spec{Type: "csv", Path: p, Fields: []string{"title"}, SHA256: strings.Repeat("0", 64)}, Options{}); !errors.Is(err, ErrSHA256) {
+	if _, err := Load(t.Context(), Spec{Type: "csv", Path: p, Fields: []string{"title"}, SHA256: strings.Repeat("0", 64)}, Options{}); !errors.Is(err, ErrSHA256) {
 		t.Fatalf("sha: %v", err)
 	}
-	if _, err := Load(Spec{Type: "csv", Path: p, Fields: []string{"title"}}, Options{MaxBytes: 10}); !errors.Is(err, ErrTooLarge) {
+	if _, err := Load(t.Context(), Spec{Type: "csv", Path: p, Fields: []string{"title"}}, Options{MaxBytes: 10}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("cap: %v", err)
 	}
-	if _, err := Load(Spec{Type: "csv", Path: p + ".absent", Fields: []string{"title"}}, Options{}); !errors.Is(err, ErrSource) {
+	if _, err := Load(t.Context(), Spec{Type: "csv", Path: p + ".absent", Fields: []string{"title"}}, Options{}); !errors.Is(err, ErrSource) {
 		t.Fatalf("absent: %v", err)
 	}
-	if _, err := Load(Spec{Type: "csv", Path: p, Fields: nil}, Options{}); !errors.Is(err, ErrSpec) {
+	if _, err := Load(t.Context(), Spec{Type: "csv", Path: p, Fields: nil}, Options{}); !errors.Is(err, ErrSpec) {
 		t.Fatalf("no fields: %v", err)
 	}
 }
 
 func TestCSVInvalidUTF8Degrades(t *testing.T) {
 	p := writeFile(t, "m.csv", "item_id,title\ni1,ok\ni2,bad\xff\n")
-	tb, err := Load(Spec{Path: p, Fields: []string{"title"}}, Options{})
+	tb, err := Load(t.Context(), Spec{Path: p, Fields: []string{"title"}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestParquet(t *testing.T) {
 	if err := parquet.WriteFile(p, rows); err != nil {
 		t.Fatal(err)
 	}
-	tb, err := Load(Spec{Type: "parquet", Path: p, Fields: []string{"title", "rating", "count", "flag", "opt"}}, Options{})
+	tb, err := Load(t.Context(), Spec{Type: "parquet", Path: p, Fields: []string{"title", "rating", "count", "flag", "opt"}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,13 +113,13 @@ func TestHTTPSource(t *testing.T) {
 	defer srv.Close()
 	spec := Spec{Type: "csv", Path: srv.URL + "/m.csv", Fields: []string{"title"}}
 	// loopback is refused by the address guard unless private addresses are allowed
-	if _, err := Load(spec, Options{HTTP: &fetch.Fetcher{}}); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), "internal address") {
+	if _, err := Load(t.Context(), spec, Options{HTTP: &fetch.Fetcher{}}); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), "internal address") {
 		t.Fatalf("guard: %v", err)
 	}
-	if _, err := Load(spec, Options{}); !errors.Is(err, ErrSource) {
+	if _, err := Load(t.Context(), spec, Options{}); !errors.Is(err, ErrSource) {
 		t.Fatalf("no fetcher: %v", err)
 	}
-	tb, err := Load(spec, Options{HTTP: &fetch.Fetcher{AllowPrivate: true}})
+	tb, err := Load(t.Context(), spec, Options{HTTP: &fetch.Fetcher{AllowPrivate: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestHTTPSource(t *testing.T) {
 		t.Fatalf("%q", fr)
 	}
 	spec.SHA256 = strings.Repeat("a", 64)
-	if _, err := Load(spec, Options{HTTP: &fetch.Fetcher{AllowPrivate: true}}); err == nil {
+	if _, err := Load(t.Context(), spec, Options{HTTP: &fetch.Fetcher{AllowPrivate: true}}); err == nil {
 		t.Fatal("wrong pin accepted")
 	}
 }

@@ -1,14 +1,11 @@
-package appliance
+package registry
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"time"
 
 	"github.com/recotem/recotem/format"
-	"github.com/valyala/fasthttp"
 )
 
 // The guard keeps the bytes a model answers from equal to the bytes that
@@ -31,8 +28,9 @@ import (
 //
 // As a last line, request goroutines run with debug.SetPanicOnFault: a
 // fault on a mapped page (which the lease should make impossible) fails
-// that request with a 503 and wakes the guard instead of killing the
-// process. docs/format.md §5 gives the guarantees per file system.
+// that request with a 503 (the appliance's part) and reports the address
+// to Fault, which marks the model and wakes the guard, instead of killing
+// the process. docs/format.md §5 gives the guarantees per file system.
 type guard struct {
 	kick chan struct{} // a check is wanted (tick, fault); capacity 1
 	sig  chan os.Signal
@@ -40,29 +38,29 @@ type guard struct {
 	done chan struct{}
 }
 
-func (a *app) startGuard() {
+func (r *Registry) startGuard() {
 	g := &guard{kick: make(chan struct{}, 1), sig: make(chan os.Signal, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if format.LeaseSignal != nil {
 		signal.Notify(g.sig, format.LeaseSignal)
 	}
-	a.guard = g
-	go a.guardLoop(g)
+	r.guard = g
+	go r.guardLoop(g)
 }
 
-func (a *app) stopGuard() {
-	g := a.guard
+func (r *Registry) stopGuard() {
+	g := r.guard
 	if g == nil {
 		return
 	}
 	signal.Stop(g.sig)
 	close(g.stop)
 	<-g.done
-	a.guard = nil
+	r.guard = nil
 }
 
 // kickGuard asks for a check without blocking.
-func (a *app) kickGuard() {
-	if g := a.guard; g != nil {
+func (r *Registry) kickGuard() {
+	if g := r.guard; g != nil {
 		select {
 		case g.kick <- struct{}{}:
 		default:
@@ -70,7 +68,7 @@ func (a *app) kickGuard() {
 	}
 }
 
-func (a *app) guardLoop(g *guard) {
+func (r *Registry) guardLoop(g *guard) {
 	defer close(g.done)
 	for {
 		select {
@@ -79,14 +77,14 @@ func (a *app) guardLoop(g *guard) {
 		case <-g.sig:
 		case <-g.kick:
 		}
-		a.guardCheck()
+		r.guardCheck()
 	}
 }
 
 // guardCheck moves every model whose file changed off its mapping.
-func (a *app) guardCheck() {
-	for _, e := range a.reg.snapshot() {
-		l := e.acquire()
+func (r *Registry) guardCheck() {
+	for _, e := range r.Snapshot() {
+		l := e.Acquire()
 		if l == nil {
 			continue
 		}
@@ -96,39 +94,39 @@ func (a *app) guardCheck() {
 				why = "a request faulted reading the mapped file"
 			}
 			if why != "" {
-				a.rehome(e, l, why)
+				r.rehome(e, l, why)
 			}
 		}
-		l.release()
+		l.Release()
 	}
 }
 
 // rehome replaces l (held by the caller) with a private copy of its
 // verified bytes, or withdraws it when the bytes are no longer there.
-func (a *app) rehome(e *entry, l *loaded, why string) {
+func (r *Registry) rehome(e *Entry, l *Model, why string) {
 	start := time.Now()
-	e.m.fileChanged.Inc()
-	a.log.Warn("artifact_file_changed", "name", e.name, "path", l.path, "reason", why, "model_version", l.version)
-	nl, err := a.privateCopy(e, l)
+	e.m.FileChanged.Inc()
+	r.log.Warn("artifact_file_changed", "name", e.name, "path", l.path, "reason", why, "model_version", l.Version)
+	nl, err := r.privateCopy(e, l)
 	if err != nil {
-		e.m.rehome[1].Inc()
+		e.m.Rehome[1].Inc()
 		if e.cur.CompareAndSwap(l, nil) {
-			l.release()
-			e.m.modelLoaded.Set(0)
-			e.m.setResidency(nil)
+			l.Release()
+			e.m.ModelLoaded.Set(0)
+			setResidency(e.m, nil)
 		}
 		msg := clipError("artifact file changed under the served model and its verified bytes could not be kept: " + canonicalError(err))
 		e.errText.Store(&msg)
-		a.log.Error("artifact_withdrawn", "name", e.name, "path", l.path, "error", msg, "model_version", l.version)
+		r.log.Error("artifact_withdrawn", "name", e.name, "path", l.path, "error", msg, "model_version", l.Version)
 	} else {
-		e.m.rehome[0].Inc()
+		e.m.Rehome[0].Inc()
 		if e.cur.CompareAndSwap(l, nl) {
-			l.release()
-			e.m.setResidency(nl)
-			a.log.Info("artifact_private_copy", "name", e.name, "model_version", nl.version, "bytes", nl.art.Size,
+			l.Release()
+			setResidency(e.m, nl)
+			r.log.Info("artifact_private_copy", "name", e.name, "model_version", nl.Version, "bytes", nl.art.Size,
 				"seconds", time.Since(start).Seconds())
 		} else {
-			nl.release() // the watcher swapped meanwhile
+			nl.Release() // the watcher swapped meanwhile
 		}
 	}
 	// Whatever the file holds now is a candidate: load it on the next tick
@@ -138,7 +136,7 @@ func (a *app) rehome(e *entry, l *loaded, why string) {
 
 // privateCopy is l with its bytes in private memory: same version, same
 // metadata, a fresh result cache.
-func (a *app) privateCopy(e *entry, l *loaded) (*loaded, error) {
+func (r *Registry) privateCopy(e *Entry, l *Model) (*Model, error) {
 	art, err := l.art.Copy()
 	if err != nil {
 		return nil, err
@@ -148,56 +146,22 @@ func (a *app) privateCopy(e *entry, l *loaded) (*loaded, error) {
 		return nil, err
 	}
 	op.path = l.path // an object store's URI stays the model's path
-	nl := a.newLoaded(e, op)
-	nl.loadedAt = l.loadedAt
+	nl := r.newModel(e, op)
+	nl.LoadedAt = l.LoadedAt
 	nl.rehomed = true
 	nl.metaFrags, nl.metaDegraded, nl.hasMeta = l.metaFrags, l.metaDegraded, l.hasMeta
-	nl.legacyModel, nl.v1Prefix = l.legacyModel, l.v1Prefix
+	nl.LegacyJSON, nl.V1Prefix = l.LegacyJSON, l.V1Prefix
 	return nl, nil
 }
 
-// setResidency sets the residency gauges to l's (all 0 when l is nil).
-func (m *recipeMetrics) setResidency(l *loaded) {
-	r := -1
-	if l != nil && l.art != nil {
-		r = int(l.art.Residency())
-	}
-	for i, g := range m.residencyG {
-		if g == nil {
-			continue
-		}
-		v := 0.0
-		if i == r {
-			v = 1
-		}
-		g.Set(v)
-	}
-}
-
-// faultGuard arms the request goroutine so that a fault on a mapped page
-// panics instead of killing the process; recoverFault turns that panic
-// into a 503.
-func faultGuard() { debug.SetPanicOnFault(true) }
-
-// recoverFault is deferred by the request handler.
-func (a *app) recoverFault(ctx *fasthttp.RequestCtx, r *request) {
-	rec := recover()
-	if rec == nil {
-		return
-	}
-	fe, ok := rec.(interface{ Addr() uintptr })
-	if !ok {
-		panic(rec)
-	}
-	a.met.requestFaults.Inc()
-	a.log.Error("request_memory_fault", "addr", fmt.Sprintf("%#x", fe.Addr()), "path", string(ctx.Path()), "request_id", string(r.rid))
-	for _, e := range a.reg.snapshot() {
-		if l := e.cur.Load(); l != nil && l.art != nil && l.art.Contains(fe.Addr()) {
+// Fault marks every model whose mapping holds addr (a request faulted
+// reading it) and wakes the guard, which withdraws it or moves it to a
+// private copy.
+func (r *Registry) Fault(addr uintptr) {
+	for _, e := range r.Snapshot() {
+		if l := e.cur.Load(); l != nil && l.art != nil && l.art.Contains(addr) {
 			l.faulted.Store(true)
 		}
 	}
-	ctx.Response.Reset()
-	ctx.Response.Header.SetCanonical(hdrRequestID, r.rid)
-	writeErr(ctx, r.out, fasthttp.StatusServiceUnavailable, "the model's artifact changed on disk while it was read; retry", "RECIPE_UNAVAILABLE", nil)
-	a.kickGuard()
+	r.kickGuard()
 }

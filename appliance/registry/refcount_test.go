@@ -1,50 +1,46 @@
-package appliance
+package registry
 
 import (
-	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/recotem/recotem/internal/testenv"
 )
 
 // TestRetiredModelClosedAfterLastRelease: a swap never unmaps a model that
 // a request still holds; the last release does, exactly once.
 func TestRetiredModelClosedAfterLastRelease(t *testing.T) {
 	var closed atomic.Int32
-	mk := func() *loaded {
-		l := &loaded{opened: opened{close: func() error { closed.Add(1); return nil }}}
+	mk := func() *Model {
+		l := &Model{close: func() error { closed.Add(1); return nil }}
 		l.refs.Store(1)
 		return l
 	}
-	e := &entry{}
+	e := &Entry{}
 	old := mk()
 	e.cur.Store(old)
-	r1, r2 := e.acquire(), e.acquire()
+	r1, r2 := e.Acquire(), e.Acquire()
 	if r1 != old || r2 != old {
 		t.Fatal("acquire")
 	}
 	// swap: the registry drops its reference
 	if prev := e.cur.Swap(mk()); prev != nil {
-		prev.release()
+		prev.Release()
 	}
 	if closed.Load() != 0 {
 		t.Fatal("closed while held")
 	}
-	r1.release()
+	r1.Release()
 	if closed.Load() != 0 {
 		t.Fatal("closed with one holder left")
 	}
-	r2.release()
+	r2.Release()
 	if closed.Load() != 1 {
 		t.Fatalf("closed %d times", closed.Load())
 	}
 	if old.acquire() {
 		t.Fatal("acquired a closed model")
 	}
-	if e.acquire() == old {
+	if e.Acquire() == old {
 		t.Fatal("entry returned the retired model")
 	}
 }
@@ -52,11 +48,11 @@ func TestRetiredModelClosedAfterLastRelease(t *testing.T) {
 // TestAcquireSwapRace hammers acquire/release against swaps; every
 // retired model is closed exactly once and never while held.
 func TestAcquireSwapRace(t *testing.T) {
-	e := &entry{}
+	e := &Entry{}
 	var live, closes atomic.Int64
 	var bad atomic.Bool
-	mk := func() *loaded {
-		l := &loaded{}
+	mk := func() *Model {
+		l := &Model{}
 		l.close = func() error {
 			if l.refs.Load() != 0 {
 				bad.Store(true)
@@ -81,18 +77,18 @@ func TestAcquireSwapRace(t *testing.T) {
 					return
 				default:
 				}
-				if l := e.acquire(); l != nil {
+				if l := e.Acquire(); l != nil {
 					if l.refs.Load() < 1 {
 						bad.Store(true)
 					}
-					l.release()
+					l.Release()
 				}
 			}
 		}()
 	}
 	for i := 0; i < 2000; i++ {
 		if prev := e.cur.Swap(mk()); prev != nil {
-			prev.release()
+			prev.Release()
 		}
 	}
 	close(stop)
@@ -102,19 +98,5 @@ func TestAcquireSwapRace(t *testing.T) {
 	}
 	if closes.Load() != live.Load()-1 {
 		t.Fatalf("closes %d, retired %d", closes.Load(), live.Load()-1)
-	}
-}
-
-// TestImportRules: appliance never imports the trainer (architecture.md).
-func TestImportRules(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
-	}
-	out, err := exec.Command("go", "list", "-deps", "github.com/recotem/recotem/appliance/...").Output()
-	testenv.Require(t, testenv.GoTool, err == nil, "go list: %v", err)
-	for _, p := range strings.Fields(string(out)) {
-		if strings.HasPrefix(p, "github.com/recotem/recotem/trainer") || strings.HasPrefix(p, "github.com/recotem/recotem/bench") {
-			t.Errorf("appliance depends on %s", p)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package appliance
+package auth
 
 import (
 	"crypto/rand"
@@ -21,7 +21,7 @@ const (
 	scryptN   = apikey.N
 	blockLen  = 128 * scryptR // bytes of B
 	blockU32  = 32 * scryptR  // uint32 words of B
-	maxKeyLen = 256           // longer presented keys are rejected before hashing
+	MaxKeyLen = 256           // longer presented keys are rejected before hashing
 )
 
 type kdfScratch struct {
@@ -50,8 +50,8 @@ func hmacSHA256(s *kdfScratch, key []byte, n int) [32]byte {
 	return sha256.Sum256(outer[:])
 }
 
-// apiDigest returns the scrypt digest of plaintext (≤ 256 bytes).
-func apiDigest(plaintext []byte) [32]byte {
+// Digest returns the scrypt digest of plaintext (≤ 256 bytes).
+func Digest(plaintext []byte) [32]byte {
 	s := kdfPool.Get().(*kdfScratch)
 	defer kdfPool.Put(s)
 	key := plaintext
@@ -152,9 +152,9 @@ func salsaXOR(tmp *[16]uint32, in, out []uint32) {
 	}
 }
 
-var zeroKey [maxKeyLen]byte
+var zeroKey [MaxKeyLen]byte
 
-// authenticator checks X-API-Key values against every configured digest.
+// Authenticator checks X-API-Key values against every configured digest.
 //
 // The scrypt digest costs ~13 µs, more than the rest of a cached
 // recommendation. A key that has matched once is remembered as a keyed
@@ -164,7 +164,7 @@ var zeroKey [maxKeyLen]byte
 // passed the full check are remembered, at most one tag per configured
 // key (a plaintext has one digest), so the list stays as small as
 // RECOTEM_API_KEYS; rejected keys always pay the full digest, as before.
-type authenticator struct {
+type Authenticator struct {
 	keys     []apikey.Key
 	secret   [32]byte
 	verified atomic.Pointer[[]verifiedKey] // copy on write
@@ -175,26 +175,26 @@ type verifiedKey struct {
 	kid string
 }
 
-func newAuthenticator(keys []apikey.Key) *authenticator {
-	a := &authenticator{keys: keys}
+func New(keys []apikey.Key) *Authenticator {
+	a := &Authenticator{keys: keys}
 	if _, err := rand.Read(a.secret[:]); err != nil {
 		panic("crypto/rand: " + err.Error()) // never fails on supported platforms
 	}
 	return a
 }
 
-// tag is SHA-256(secret ‖ presented); presented is ≤ maxKeyLen bytes.
-func (a *authenticator) tag(presented []byte) [32]byte {
-	var buf [32 + maxKeyLen]byte
+// tag is SHA-256(secret ‖ presented); presented is ≤ MaxKeyLen bytes.
+func (a *Authenticator) tag(presented []byte) [32]byte {
+	var buf [32 + MaxKeyLen]byte
 	copy(buf[:], a.secret[:])
 	n := copy(buf[32:], presented)
 	return sha256.Sum256(buf[:32+n])
 }
 
-// check returns the kid of the matching key. Too-short and too-long keys
+// Check returns the kid of the matching key. Too-short and too-long keys
 // are rejected by the caller; here every digest (or remembered tag) is
 // compared in constant time and non-matches still hash.
-func (a *authenticator) check(presented []byte) (string, bool) {
+func (a *Authenticator) Check(presented []byte) (string, bool) {
 	t := a.tag(presented)
 	if v := a.verified.Load(); v != nil {
 		found := -1
@@ -207,7 +207,7 @@ func (a *authenticator) check(presented []byte) (string, bool) {
 			return (*v)[found].kid, true
 		}
 	}
-	d := apiDigest(presented)
+	d := Digest(presented)
 	found := -1
 	for i := range a.keys {
 		eq := subtle.ConstantTimeCompare(a.keys[i].Digest[:], d[:])
@@ -223,7 +223,7 @@ func (a *authenticator) check(presented []byte) (string, bool) {
 }
 
 // remember adds a verified tag (bounded by the number of configured keys).
-func (a *authenticator) remember(t [32]byte, kid string) {
+func (a *Authenticator) remember(t [32]byte, kid string) {
 	for {
 		old := a.verified.Load()
 		var cur []verifiedKey
@@ -245,6 +245,6 @@ func (a *authenticator) remember(t [32]byte, kid string) {
 	}
 }
 
-// burn hashes 256 NUL bytes so rejections before hashing take as long as a
+// Burn hashes 256 NUL bytes so rejections before hashing take as long as a
 // digest comparison.
-func (a *authenticator) burn() { _ = apiDigest(zeroKey[:]) }
+func (a *Authenticator) Burn() { _ = Digest(zeroKey[:]) }

@@ -1,12 +1,13 @@
-package appliance
+package registry
 
 import (
 	"github.com/recotem/recotem/format"
 	"github.com/recotem/recotem/scoring"
 )
 
-// openScoring is the production openFunc: verify and map (or copy) the
-// artifact with format.OpenAs, then build the scoring views over it.
+// openScoring verifies and maps (or copies) the artifact at path (a pointer
+// or an artifact) with format.OpenAs, then builds the scoring views over
+// it. A nil ring skips the HMAC check.
 func openScoring(path string, ring *format.KeyRing, lim format.Limits, want format.Residency) (*opened, error) {
 	art, err := format.OpenAs(path, ring, lim, want)
 	if err != nil {
@@ -24,5 +25,5 @@ func scoringOver(art *format.Artifact) (*opened, error) {
 		_ = art.Close()
 		return nil, withStage("deserialize", err)
 	}
-	return &opened{model: m, kid: art.Kid, fields: art.Header.Fields, sha: art.SHA256, path: art.Path, close: art.Close, art: art}, nil
+	return &opened{scorer: m, kid: art.Kid, fields: art.Header.Fields, sha: art.SHA256, path: art.Path, close: art.Close, art: art}, nil
 }
