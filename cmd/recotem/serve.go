@@ -18,8 +18,6 @@ import (
 	"github.com/recotem/recotem/internal/recipe"
 )
 
-func init() { commands["serve"] = runServe }
-
 const serveUsage = `Usage: recotem serve --recipes DIR [flags]
 
 Serve every recipe's artifact over HTTP (the legacy /predict surface and
