@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,21 +19,75 @@ import (
 // The real binary, built once per test run (style.md #16: test the binary).
 var binPath string
 
+// Coverage of the binary runs (Go's integration coverage). Under go test
+// -cover the test binary is itself a -cover build, so TestMain does not
+// build another one: binPath is a link named "recotem" to the test binary,
+// which runs main() when started under that name (the re-exec trick), and
+// every such run writes its counters (GOCOVERDIR) into the directory the
+// test run collects its own from (-test.gocoverdir). They share the test
+// binary's coverage meta-data, so the figure go test prints counts every
+// line the binary runs executed:
+//
+//	go test -cover ./cmd/recotem                      # package main, binary runs included
+//	go test -cover -coverpkg=./... ./cmd/recotem      # every package the binary reaches
+//	go test -coverprofile=cover.out -coverpkg=./... ./cmd/recotem && go tool cover -func=cover.out
+//
+// Without -cover, TestMain builds the binary with go build, as before. With
+// -race -cover the binary runs are race-instrumented too, so slower.
+const binName = "recotem"
+
+// coverDirFile, next to binPath, names the directory for the binary runs'
+// counters: the tests give the binary a clean environment, so it cannot
+// inherit GOCOVERDIR.
+const coverDirFile = "gocoverdir"
+
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == binName {
+		runAsBinary()
+	}
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "recotem-bin-")
 	if err != nil {
 		panic(err)
 	}
-	binPath = filepath.Join(dir, "recotem")
-	cmd := exec.Command("go", "build", "-o", binPath, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
+	binPath = filepath.Join(dir, binName)
+	if err := makeBinary(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "build recotem:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// makeBinary links the test binary as binPath when coverage is on, else
+// builds the command.
+func makeBinary(dir string) error {
+	if f := flag.Lookup("test.gocoverdir"); testing.CoverMode() != "" && f != nil && f.Value.String() != "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if err := os.Symlink(exe, binPath); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, coverDirFile), []byte(f.Value.String()), 0o644)
+	}
+	cmd := exec.Command("go", "build", "-o", binPath, ".")
+	cmd.Stderr = os.Stderr
+	return cmd.Run()
+}
+
+// runAsBinary is the test binary started as binPath: it is the recotem
+// command, with its coverage counters going to the test run's directory.
+func runAsBinary() {
+	if os.Getenv("GOCOVERDIR") == "" {
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(os.Args[0]), coverDirFile)); err == nil {
+			os.Setenv("GOCOVERDIR", string(b))
+		}
+	}
+	main()
+	os.Exit(0) // main exits itself; never reached
 }
 
 // repoRoot is the module root (tests run in cmd/recotem).
