@@ -6,5 +6,5 @@
 /^=== / { next }
 /^ *--- SKIP: / { print; if ($3 in last) print "        " last[$3]; next }
 /^--- (PASS|FAIL): / || /^ +--- FAIL: / { print; next }
-/^(ok|FAIL|panic:) / || /^FAIL$/ { print; next }
+/^(ok|FAIL|panic:)[ \t]/ || /^FAIL$/ { print; next }
 /^ +[^ ]+\.go:[0-9]+: / { line = $0; sub(/^ +/, "", line); last[cur] = line }
