@@ -14,7 +14,10 @@ import (
 	"github.com/recotem/recotem/trainer/source"
 )
 
-var ingestRows = flag.Int("ingest.rows", 10_000_000, "rows of the synthetic ingest benchmark")
+var (
+	ingestRows = flag.Int("ingest.rows", 10_000_000, "rows of the synthetic ingest benchmark")
+	ingestFile = flag.String("ingest.file", "", "CSV (user_id,item_id,timestamp; any compression) for the Ingest/file case")
+)
 
 // BenchmarkIngest reports rows/s and the process's peak RSS. Peak RSS is
 // process-wide, so run one case per process:
@@ -22,8 +25,18 @@ var ingestRows = flag.Int("ingest.rows", 10_000_000, "rows of the synthetic inge
 //	go test -run '^$' -bench 'Ingest/movielens$' -benchtime 1x ./trainer/dataset
 //	go test -run '^$' -bench 'Ingest/synth_plain$' -benchtime 1x ./trainer/dataset
 //	go test -run '^$' -bench 'Ingest/synth_gzip$' -benchtime 1x ./trainer/dataset
+//	go test -run '^$' -bench 'Ingest/file$' -benchtime 1x ./trainer/dataset -args -ingest.file data.csv
+//
+// Ingest/file reads an existing file (e.g. one written by tools/synth/cmd/synth),
+// so two builds can be timed alternately on the same bytes.
 func BenchmarkIngest(b *testing.B) {
 	b.Run("movielens", func(b *testing.B) { benchIngest(b, movielens(b)) })
+	b.Run("file", func(b *testing.B) {
+		if *ingestFile == "" {
+			b.Skip("no -ingest.file")
+		}
+		benchIngest(b, synthRecipe(*ingestFile))
+	})
 	for _, gz := range []bool{false, true} {
 		name := "synth_plain"
 		if gz {
@@ -45,15 +58,19 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			f.Close()
-			tc, unit := "timestamp", "s"
-			r := &recipe.Recipe{
-				Name:      "synth",
-				Source:    recipe.Source{Type: recipe.TypeCSV, CSV: &recipe.CSVSource{Type: "csv", Path: p, Delimiter: ",", Encoding: "utf-8"}},
-				Schema:    recipe.Schema{UserColumn: "user_id", ItemColumn: "item_id", TimeColumn: &tc, TimeUnit: &unit},
-				Cleansing: recipe.Cleansing{DropNullIDs: true, Dedup: recipe.DedupKeepLast},
-			}
-			benchIngest(b, r)
+			benchIngest(b, synthRecipe(p))
 		})
+	}
+}
+
+// synthRecipe reads tools/synth's columns: user_id,item_id,timestamp (s).
+func synthRecipe(p string) *recipe.Recipe {
+	tc, unit := "timestamp", "s"
+	return &recipe.Recipe{
+		Name:      "synth",
+		Source:    recipe.Source{Type: recipe.TypeCSV, CSV: &recipe.CSVSource{Type: "csv", Path: p, Delimiter: ",", Encoding: "utf-8"}},
+		Schema:    recipe.Schema{UserColumn: "user_id", ItemColumn: "item_id", TimeColumn: &tc, TimeUnit: &unit},
+		Cleansing: recipe.Cleansing{DropNullIDs: true, Dedup: recipe.DedupKeepLast},
 	}
 }
 
@@ -61,6 +78,7 @@ func benchIngest(b *testing.B, r *recipe.Recipe) {
 	b.ReportAllocs()
 	var d *Interactions
 	var elapsed time.Duration
+	cpu0 := cpuTime()
 	for b.Loop() {
 		start := time.Now()
 		var err error
@@ -75,8 +93,20 @@ func benchIngest(b *testing.B, r *recipe.Recipe) {
 	}
 	b.ReportMetric(float64(d.NRowsFetched)*float64(b.N)/elapsed.Seconds(), "rows/s")
 	b.ReportMetric(float64(d.NRows()), "rows_kept")
+	// CPU seconds per ingest (user + system, all threads): on a shared
+	// machine wall time also counts the neighbours' load, CPU time does not.
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu_s/op")
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
 		b.ReportMetric(float64(ru.Maxrss)/1024, "peak_rss_MiB")
 	}
+}
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
