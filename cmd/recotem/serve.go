@@ -54,11 +54,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	logFormat := strings.ToLower(strings.TrimSpace(os.Getenv(envconfig.LogFormat)))
-	if logFormat == "" {
-		logFormat = logx.FormatAuto
-	}
-	logger := logx.New(stderr, logFormat, slog.LevelInfo)
+	logger := logx.New(stderr, envconfig.LogFormatFor(os.LookupEnv), slog.LevelInfo)
 	env, err := envconfig.Load(os.LookupEnv, envconfig.Options{Command: envconfig.CmdServe, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "Configuration error: %v\n", err)
