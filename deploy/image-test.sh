@@ -5,8 +5,8 @@
 # using unshare: a private mount namespace, then chroot into the exported
 # root. Checks the image's shape (labels, user, no shell, CA bundle), then
 # keygen, validate, train of examples/quickstart, inspect, serve on
-# 127.0.0.1, GET /health, one /predict and one :recommend, and a SIGTERM
-# drain that exits 0.
+# 127.0.0.1 and a Unix socket, GET /health, one /predict and one
+# :recommend, /v1/health over the socket, and a SIGTERM drain that exits 0.
 #
 #   deploy/image-test.sh [IMAGE]        (default recotem:<version>; needs root, podman, unshare, curl)
 #
@@ -102,7 +102,7 @@ port=18480
 while (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do port=$((port + 1)); done
 IMG_ENV=(RECOTEM_SIGNING_KEYS="$sign" RECOTEM_API_KEYS="$api_entry" RECOTEM_LOG_FORMAT=json
   RECOTEM_HOST=127.0.0.1 RECOTEM_DRAIN_SECONDS=3)
-image_cmd serve --recipes examples/quickstart --port "$port"
+image_cmd serve --recipes examples/quickstart --port "$port" --uds /data/recotem.sock
 "${cmd[@]}" 2>"$work/serve.log" &
 serve_pid=$!
 for _ in $(seq 1 100); do
@@ -125,6 +125,9 @@ rec=$(curl -s -w ' HTTP %{http_code}' -X POST "$base/v1/recipes/quickstart:recom
   -H 'Content-Type: application/json' -d "{\"user_id\":\"$user\",\"limit\":3}")
 echo "   POST /v1/recipes/quickstart:recommend → $rec"
 case "$rec" in *' HTTP 200') ;; *) fail "recommend: $rec" ;; esac
+uds=$(curl -s -w ' HTTP %{http_code}' --unix-socket "$data/recotem.sock" http://localhost/v1/health)
+echo "   GET /v1/health over the Unix socket (--uds /data/recotem.sock) → $uds"
+case "$uds" in *' HTTP 200') ;; *) fail "health over the socket: $uds" ;; esac
 noauth=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/predict/quickstart" -d '{}')
 echo "   POST /predict/quickstart without X-API-Key → HTTP $noauth"
 [ "$noauth" = 401 ] || fail "unauthenticated predict: HTTP $noauth"
