@@ -27,6 +27,7 @@ import (
 	"github.com/recotem/recotem/trainer/eval"
 	"github.com/recotem/recotem/trainer/lock"
 	"github.com/recotem/recotem/trainer/search"
+	"github.com/recotem/recotem/trainer/search/sqlstore"
 	"github.com/recotem/recotem/trainer/source"
 	"github.com/recotem/recotem/trainer/source/blobsrc"   // s3/gs/az/abfs(s) paths; remote outputs
 	_ "github.com/recotem/recotem/trainer/source/bqsrc"   // source type "bigquery"
@@ -330,7 +331,7 @@ func (s *state) search(ctx context.Context, rec *recipe.Recipe, split *dataset.S
 		}
 	}
 	budgets := search.Budgets(classes, tr.NTrials, per)
-	store, err := search.OpenStoreWith(tr.StoragePath, search.StoreOptions{Lookup: s.opt.LookupEnv})
+	store, err := sqlstore.Open(tr.StoragePath, sqlstore.Options{Lookup: s.opt.LookupEnv})
 	if err != nil {
 		return search.Trial{}, nil, ensureClass(err, failure.Training, "search_error")
 	}

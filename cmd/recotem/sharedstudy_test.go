@@ -12,6 +12,7 @@ import (
 
 	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/search"
+	"github.com/recotem/recotem/trainer/search/sqlstore"
 )
 
 // Three `recotem train` processes with the same --run-id share one trial
@@ -85,7 +86,7 @@ output: {path: %q}
 			}
 
 			lookup := func(k string) (string, bool) { v, ok := creds[k]; return v, ok }
-			store, err := search.OpenStoreWith(url, search.StoreOptions{Lookup: lookup})
+			store, err := sqlstore.Open(url, sqlstore.Options{Lookup: lookup})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,9 +1,12 @@
 // Package search owns hyperparameter search for `recotem train`
 // (algorithms.md §5, recotem-behavior.md §3.7, §5.3): the per-class trial
-// budgets, an in-house TPE sampler with Optuna 4.9's univariate semantics,
-// the median pruner and the early-stopping driver for iterative models, the
-// study runner (parallel trials, global and per-trial timeouts) and the
-// trial stores (memory, SQLite, PostgreSQL, MySQL/MariaDB).
+// budgets, the median pruner and the early-stopping driver for iterative
+// models, the study runner (parallel trials, global and per-trial
+// timeouts), the Store interface the runner claims and records trials
+// through, and the in-memory store. Two packages below it do one job each:
+// tpe is the sampler (an in-house TPE with Optuna 4.9's univariate
+// semantics) and sqlstore the SQLite, PostgreSQL and MySQL/MariaDB stores,
+// with the training.storage_path rule that picks a store.
 //
 // Objective direction. The study maximises the metric (algorithms.md §3.5
 // allows this when every comparison is mirrored): the TPE split takes the
@@ -23,16 +26,9 @@
 // counting, so its slot is run again. FAIL trials never count, so resuming
 // a study (same run id) re-runs only what did not finish.
 //
-// Randomness (Go choice). Each trial draws from its own streams seeded by
-// (seed, trial number): the values a trial suggests are reproducible and
-// differ between concurrent workers and processes, which a single shared
-// stream cannot give across processes. Within a trial parameters are drawn
-// in suggestion order.
-//
-// Parzen widths follow Optuna 4.9's code: the prior mean takes part in the
-// neighbour gaps, so the endpoint rule applies from one observation on.
-// algorithms.md §5.3 step 3 states the gaps over the observations only;
-// the difference matters only for the first few observations.
+// Randomness. Each trial samples from its own streams seeded by (seed,
+// trial number) (package tpe): a trial's suggestions are reproducible for
+// a given history, and concurrent workers and processes share no stream.
 //
 // Concurrency. Run may be called from several goroutines with different
 // studies; a Store is safe for concurrent use. Objectives must honour the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/trainer/algo"
+	"github.com/recotem/recotem/trainer/search/tpe"
 )
 
 // Run runs the study: workers (Parallelism, clamped to the store's limit)
@@ -254,7 +255,7 @@ func (r *runner) runTrial(ctx context.Context, number int, class string) {
 		ctx:    ctx,
 		number: number,
 		class:  class,
-		s:      newSampler(r.cfg.Seed, number, finished(hist), r.cfg.RandomSearch),
+		s:      tpe.New(r.cfg.Seed, number, history(hist), r.cfg.RandomSearch),
 		params: algo.Params{},
 		attrs:  map[string]any{},
 		inter:  map[int]float64{},
@@ -326,12 +327,13 @@ func (r *runner) finish(number int, t Trial) bool {
 	return true
 }
 
-// finished keeps COMPLETE and PRUNED trials (the TPE history).
-func finished(ts []Trial) []Trial {
-	out := ts[:0:0]
+// history is the TPE history: the COMPLETE and PRUNED trials.
+func history(ts []Trial) []tpe.Trial {
+	out := make([]tpe.Trial, 0, len(ts))
 	for _, t := range ts {
 		if t.State == Complete || t.State == Pruned {
-			out = append(out, t)
+			out = append(out, tpe.Trial{Number: t.Number, Pruned: t.State == Pruned, Value: t.Value,
+				Params: t.Params, Intermediate: t.Intermediate})
 		}
 	}
 	return out
@@ -342,7 +344,7 @@ type trialCtx struct {
 	ctx    context.Context
 	number int
 	class  string
-	s      *sampler
+	s      *tpe.Sampler
 
 	mu     sync.Mutex
 	params algo.Params
@@ -359,7 +361,7 @@ func (t *trialCtx) Suggest(spec algo.ParamSpec) any {
 	if v, ok := t.params[spec.Name]; ok {
 		return v
 	}
-	v := t.s.suggest(spec)
+	v := t.s.Suggest(spec)
 	t.params[spec.Name] = v
 	return v
 }

@@ -2,18 +2,16 @@ package search
 
 import (
 	"context"
-	"fmt"
 	"maps"
-	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 )
 
 // Store holds the trials of studies. Implementations are safe for
-// concurrent use; the SQL stores are also safe across processes and hosts
-// (see the package doc for the budget rules).
+// concurrent use; the SQL stores (package sqlstore, which also opens the
+// store training.storage_path names) are safe across processes and hosts
+// too (see the package doc for the budget rules).
 type Store interface {
 	// Claim creates the study if needed, marks RUNNING trials with an
 	// expired heartbeat FAIL, then atomically registers a new RUNNING trial
@@ -37,83 +35,8 @@ type Store interface {
 	Close() error
 }
 
-// StoreOptions configures OpenStoreWith. Zero values are the defaults.
-type StoreOptions struct {
-	// Lookup reads the environment for ambient database credentials
-	// (MySQL: MYSQL_USER, MYSQL_PWD; PostgreSQL: the driver's own PG*
-	// variables and ~/.pgpass). nil: no lookup (train passes its
-	// Options.LookupEnv, envconfig.Config.External).
-	Lookup func(key string) (string, bool)
-	// Grace is how long a RUNNING trial may go without a heartbeat before
-	// another process takes its slot. 0 → 60 s. Heartbeats run every Grace/4.
-	Grace time.Duration
-}
-
-var dbURL = regexp.MustCompile(`(?i)^(postgresql|postgres|mysql|sqlite)\b`)
-
-// OpenStore opens the trial store named by training.storage_path
-// (recotem-behavior.md §5.3) with default options: "" → memory; a value
-// starting with postgresql/postgres/mysql/sqlite at a word boundary → that
-// database URL (credentials inside it are refused with a Training
-// "search_error" that never echoes the URL); anything else → a SQLite file
-// at that path.
-func OpenStore(storagePath string) (Store, error) {
-	return OpenStoreWith(storagePath, StoreOptions{})
-}
-
-// OpenStoreWith is OpenStore with options.
-func OpenStoreWith(storagePath string, opt StoreOptions) (Store, error) {
-	if strings.TrimSpace(storagePath) == "" {
-		return NewMemoryStore(), nil
-	}
-	if opt.Grace <= 0 {
-		opt.Grace = 60 * time.Second
-	}
-	m := dbURL.FindStringSubmatch(storagePath)
-	if m == nil {
-		return openSQL(dialectSQLite, sqliteDSN(storagePath), opt)
-	}
-	scheme := strings.ToLower(m[1])
-	rest, ok := strings.CutPrefix(storagePath[len(m[1]):], "://")
-	if !ok {
-		// "mysql+pymysql://…", "postgresql+psycopg2://…": drop the driver.
-		if i := strings.Index(storagePath, "://"); i > 0 && storagePath[len(m[1])] == '+' {
-			rest = storagePath[i+3:]
-		} else {
-			return nil, searchErr(fmt.Errorf("%w: %s storage needs a %s:// URL", ErrBadStorage, scheme, scheme))
-		}
-	}
-	if scheme == "sqlite" {
-		// sqlite:///relative.db, sqlite:////abs/path.db (SQLAlchemy form).
-		p := strings.TrimPrefix(rest, "/")
-		if i := strings.IndexByte(p, '?'); i >= 0 {
-			p = p[:i]
-		}
-		if p == "" {
-			return nil, searchErr(fmt.Errorf("%w: sqlite URL without a path", ErrBadStorage))
-		}
-		return openSQL(dialectSQLite, sqliteDSN(p), opt)
-	}
-	authority := rest
-	if i := strings.IndexAny(authority, "/?"); i >= 0 {
-		authority = authority[:i]
-	}
-	if strings.Contains(authority, "@") {
-		return nil, searchErr(fmt.Errorf("%w; supply them through the environment", ErrCredentialsInURL))
-	}
-	switch scheme {
-	case "postgres", "postgresql":
-		return openSQL(dialectPostgres, "postgres://"+rest, opt)
-	default:
-		dsn, err := mysqlDSN(rest, opt.Lookup)
-		if err != nil {
-			return nil, searchErr(err)
-		}
-		return openSQL(dialectMySQL, dsn, opt)
-	}
-}
-
-// MemoryStore keeps trials in process memory (the default store).
+// MemoryStore keeps trials in process memory (the default store, and Run's
+// when Config.Store is nil).
 type MemoryStore struct {
 	mu      sync.Mutex
 	studies map[string][]Trial

@@ -3,6 +3,8 @@ package search
 import (
 	"context"
 	"testing"
+
+	"github.com/recotem/recotem/trainer/search/tpe"
 )
 
 // bestOf runs one 40-trial study on the synthetic objective and returns
@@ -60,13 +62,13 @@ func BenchmarkSuggest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hist := finished(res.Trials)
+	hist := history(res.Trials)
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		s := newSampler(1, 200+n, hist, false)
+		s := tpe.New(1, 200+n, hist, false)
 		for _, spec := range testSpace {
-			_ = s.suggest(spec)
+			_ = s.Suggest(spec)
 		}
 		n++
 	}

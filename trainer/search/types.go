@@ -27,10 +27,6 @@ var (
 	// ErrTrialLost: the store no longer holds the trial as RUNNING (its
 	// heartbeat expired and another process took over its slot).
 	ErrTrialLost = errors.New("trial no longer running in the store")
-	// ErrBadStorage: storage_path is malformed or unsupported.
-	ErrBadStorage = errors.New("unsupported storage_path")
-	// ErrCredentialsInURL: storage_path embeds a user or password.
-	ErrCredentialsInURL = errors.New("storage_path must not embed credentials")
 )
 
 // Trial is one trial of a study. Value is the metric (maximised); it is

@@ -1,4 +1,4 @@
-package search
+package sqlstore
 
 import (
 	"encoding/json"
@@ -112,7 +112,13 @@ func decodeIntermediate(s string) (map[int]float64, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decode step %q: %w", k, err)
 		}
-		f, _ := toFloat(v)
+		var f float64 // 0 unless a number
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case int:
+			f = float64(x)
+		}
 		out[step] = f
 	}
 	return out, nil

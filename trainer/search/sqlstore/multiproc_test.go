@@ -1,4 +1,4 @@
-package search
+package sqlstore
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/internal/testenv"
+	"github.com/recotem/recotem/trainer/search"
 )
 
 // TestMain lets the test binary act as a `recotem train`-like worker
@@ -30,7 +31,7 @@ const helperClassesN = 30
 var helperClasses = []string{"IALS", "CosineKNN", "TopPop"}
 
 func helperMain() int {
-	store, err := OpenStoreWith(os.Getenv("RECOTEM_SEARCH_HELPER_STORE"), StoreOptions{Lookup: testLookup, Grace: 10 * time.Second})
+	store, err := Open(os.Getenv("RECOTEM_SEARCH_HELPER_STORE"), Options{Lookup: testLookup, Grace: 10 * time.Second})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 1
@@ -38,20 +39,20 @@ func helperMain() int {
 	defer store.Close()
 	var mu sync.Mutex
 	var mine []int
-	_, err = Run(context.Background(), Config{
+	_, err = search.Run(context.Background(), search.Config{
 		Study:       os.Getenv("RECOTEM_SEARCH_HELPER_STUDY"),
 		Classes:     helperClasses,
 		NTrials:     helperClassesN,
 		Parallelism: 2,
 		Seed:        42,
 		Store:       store,
-		OnTrial: func(t Trial) {
+		OnTrial: func(t search.Trial) {
 			mu.Lock()
 			mine = append(mine, t.Number)
 			mu.Unlock()
 		},
-	}, func(ctx context.Context, t TrialContext) (float64, error) {
-		v, err := synthetic(ctx, t)
+	}, func(ctx context.Context, t search.TrialContext) (float64, error) {
+		v, err := objective(ctx, t)
 		time.Sleep(time.Duration(5+t.Number()%4*5) * time.Millisecond)
 		return v, err
 	})
@@ -124,12 +125,12 @@ func TestMultiProcessSharedStudy(t *testing.T) {
 			}
 			count := map[string]int{}
 			for i, tr := range ts {
-				if tr.Number != i || tr.State != Complete {
+				if tr.Number != i || tr.State != search.Complete {
 					t.Fatalf("trial %d: number %d state %s", i, tr.Number, tr.State)
 				}
 				count[tr.Class]++
 			}
-			want := Budgets(helperClasses, helperClassesN, nil)
+			want := search.Budgets(helperClasses, helperClassesN, nil)
 			for i, c := range helperClasses {
 				if count[c] != want[i] {
 					t.Fatalf("class %s ran %d trials, budget %d", c, count[c], want[i])

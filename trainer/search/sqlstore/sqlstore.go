@@ -1,22 +1,21 @@
-package search
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"github.com/recotem/recotem/trainer/search"
 )
 
 type dialect int
@@ -45,45 +44,9 @@ type SQLStore struct {
 	studies map[string]int64
 }
 
-func sqliteDSN(path string) string {
-	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
-	return "file:" + r.Replace(path) + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_txlock=immediate"
-}
+var _ search.Store = (*SQLStore)(nil)
 
-func mysqlDSN(rest string, lookup func(string) (string, bool)) (string, error) {
-	u, err := url.Parse("mysql://" + rest)
-	if err != nil {
-		return "", fmt.Errorf("%w: malformed mysql URL", ErrBadStorage)
-	}
-	cfg := mysql.NewConfig()
-	cfg.DBName = strings.TrimPrefix(u.Path, "/")
-	if cfg.DBName == "" {
-		return "", fmt.Errorf("%w: mysql URL names no database", ErrBadStorage)
-	}
-	if sock := u.Query().Get("socket"); sock != "" {
-		cfg.Net, cfg.Addr = "unix", sock
-	} else {
-		host, port := u.Hostname(), u.Port()
-		if host == "" {
-			host = "localhost"
-		}
-		if port == "" {
-			port = "3306"
-		}
-		cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
-	}
-	if lookup != nil {
-		if v, ok := lookup("MYSQL_USER"); ok {
-			cfg.User = v
-		}
-		if v, ok := lookup("MYSQL_PWD"); ok {
-			cfg.Passwd = v
-		}
-	}
-	return cfg.FormatDSN(), nil
-}
-
-func openSQL(d dialect, dsn string, opt StoreOptions) (Store, error) {
+func openSQL(d dialect, dsn string, opt Options) (search.Store, error) {
 	var db *sql.DB
 	var err error
 	switch d {
@@ -115,7 +78,7 @@ func openSQL(d dialect, dsn string, opt StoreOptions) (Store, error) {
 		}
 		db = stdlib.OpenDB(*cfg)
 	case dialectMySQL:
-		db, err = sql.Open("mysql", dsn)
+		db, err = sql.Open("mysql", dsn) // driver registered by go-sql-driver/mysql (open.go)
 	}
 	if err != nil {
 		return nil, searchErr(fmt.Errorf("open %s trial store: %w", d, err))
@@ -338,13 +301,13 @@ func (s *SQLStore) Heartbeat(ctx context.Context, study string, numbers []int) e
 	return err
 }
 
-func (s *SQLStore) Finish(ctx context.Context, study string, t Trial) error {
+func (s *SQLStore) Finish(ctx context.Context, study string, t search.Trial) error {
 	id, ok, err := s.studyID(ctx, study, false)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return ErrTrialLost
+		return search.ErrTrialLost
 	}
 	params, err := encodeValues(t.Params)
 	if err != nil {
@@ -359,7 +322,7 @@ func (s *SQLStore) Finish(ctx context.Context, study string, t Trial) error {
 		return err
 	}
 	var val any
-	if t.State == Complete {
+	if t.State == search.Complete {
 		val = t.Value
 	}
 	timedOut := 0
@@ -377,12 +340,12 @@ func (s *SQLStore) Finish(ctx context.Context, study string, t Trial) error {
 		return err
 	}
 	if n == 0 {
-		return ErrTrialLost
+		return search.ErrTrialLost
 	}
 	return nil
 }
 
-func (s *SQLStore) Trials(ctx context.Context, study string) ([]Trial, error) {
+func (s *SQLStore) Trials(ctx context.Context, study string) ([]search.Trial, error) {
 	id, ok, err := s.studyID(ctx, study, false)
 	if err != nil || !ok {
 		return nil, err
@@ -393,16 +356,16 @@ func (s *SQLStore) Trials(ctx context.Context, study string) ([]Trial, error) {
 		return nil, fmt.Errorf("read trials: %w", err)
 	}
 	defer rows.Close()
-	var out []Trial
+	var out []search.Trial
 	for rows.Next() {
-		var t Trial
+		var t search.Trial
 		var state, params, attrs, inter string
 		var val sql.NullFloat64
 		var timedOut int
 		if err := rows.Scan(&t.Number, &t.Class, &state, &val, &params, &attrs, &inter, &timedOut, &t.FinishSeq); err != nil {
 			return nil, fmt.Errorf("read trials: %w", err)
 		}
-		t.State = State(state)
+		t.State = search.State(state)
 		t.Value = val.Float64
 		t.TimedOut = timedOut != 0
 		if t.Params, err = decodeValues(params); err != nil {

@@ -1,9 +1,10 @@
-package search
+package sqlstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/testenv"
 	"github.com/recotem/recotem/trainer/algo"
+	"github.com/recotem/recotem/trainer/search"
 )
 
 // testLookup maps the CI's RECOTEM_TEST_* credentials (.ci/services) to the
@@ -43,15 +45,43 @@ func storeCases(t *testing.T) []storeCase {
 	return cs
 }
 
-func openCase(t *testing.T, c storeCase, grace time.Duration) Store {
+func openCase(t *testing.T, c storeCase, grace time.Duration) search.Store {
 	t.Helper()
 	testenv.Require(t, testenv.Need(c.name), c.path != "" || c.name == "memory", "RECOTEM_TEST_%s_URL is unset", strings.ToUpper(c.name))
-	s, err := OpenStoreWith(c.path, StoreOptions{Lookup: testLookup, Grace: grace})
+	s, err := Open(c.path, Options{Lookup: testLookup, Grace: grace})
 	if err != nil {
 		t.Fatalf("open %s: %v", c.name, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// space and objective are a small search for the tests that run studies:
+// a float, a log float, an int and a categorical, so every kind of value
+// goes through the store and, past TPE's start-up trials, back into the
+// sampler (the type assertions fail the study if a kind does not survive).
+var space = []algo.ParamSpec{
+	{Name: "x", Kind: algo.Float, Low: -5, High: 5},
+	{Name: "reg", Kind: algo.Float, Low: 1e-4, High: 1, Log: true},
+	{Name: "k", Kind: algo.Int, Low: 1, High: 100},
+	{Name: "c", Kind: algo.Categorical, Choices: []any{"a", "b", "c"}},
+}
+
+func objective(_ context.Context, t search.TrialContext) (float64, error) {
+	p := search.SpaceSuggest(t, space)
+	v := -math.Abs(p["x"].(float64)) - math.Abs(math.Log10(p["reg"].(float64))+2) - float64(p["k"].(int))/100
+	if p["c"] == "b" {
+		v++
+	}
+	return v, nil
+}
+
+func numbers(ts []search.Trial) []int {
+	out := make([]int, len(ts))
+	for i, t := range ts {
+		out[i] = t.Number
+	}
+	return out
 }
 
 func uniqueStudy(t *testing.T) string {
@@ -80,20 +110,20 @@ func TestStoreConformance(t *testing.T) {
 			claim(2, "B", true)
 			claim(0, "", false)
 			params := algo.Params{"k": 3, "x": 0.5, "c": "b", "flag": true}
-			if err := s.Finish(ctx, study, Trial{Number: 0, State: Complete, Value: 0.25, Params: params,
+			if err := s.Finish(ctx, study, search.Trial{Number: 0, State: search.Complete, Value: 0.25, Params: params,
 				Attrs: map[string]any{"train_epochs": 15}, Intermediate: map[int]float64{4: 0.125, 9: 0.25}}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Finish(ctx, study, Trial{Number: 1, State: Pruned, TimedOut: true}); err != nil {
+			if err := s.Finish(ctx, study, search.Trial{Number: 1, State: search.Pruned, TimedOut: true}); err != nil {
 				t.Fatal(err)
 			}
 			// A FAIL trial frees its slot.
-			if err := s.Finish(ctx, study, Trial{Number: 2, State: Fail}); err != nil {
+			if err := s.Finish(ctx, study, search.Trial{Number: 2, State: search.Fail}); err != nil {
 				t.Fatal(err)
 			}
 			claim(3, "B", true)
 			claim(0, "", false)
-			if err := s.Finish(ctx, study, Trial{Number: 0, State: Complete}); !errors.Is(err, ErrTrialLost) {
+			if err := s.Finish(ctx, study, search.Trial{Number: 0, State: search.Complete}); !errors.Is(err, search.ErrTrialLost) {
 				t.Fatalf("second finish: %v, want ErrTrialLost", err)
 			}
 			if err := s.Heartbeat(ctx, study, []int{3}); err != nil {
@@ -104,7 +134,7 @@ func TestStoreConformance(t *testing.T) {
 				t.Fatalf("trials %v %v", ts, err)
 			}
 			t0 := ts[0]
-			if t0.State != Complete || t0.Value != 0.25 || t0.Class != "A" || t0.FinishSeq == 0 {
+			if t0.State != search.Complete || t0.Value != 0.25 || t0.Class != "A" || t0.FinishSeq == 0 {
 				t.Fatalf("trial 0: %+v", t0)
 			}
 			for k, v := range params {
@@ -115,7 +145,7 @@ func TestStoreConformance(t *testing.T) {
 			if t0.Attrs["train_epochs"] != 15 || t0.Intermediate[9] != 0.25 || len(t0.Intermediate) != 2 {
 				t.Fatalf("trial 0 attrs %v reports %v", t0.Attrs, t0.Intermediate)
 			}
-			if ts[1].State != Pruned || !ts[1].TimedOut || ts[2].State != Fail || ts[3].State != Running || ts[3].Class != "B" {
+			if ts[1].State != search.Pruned || !ts[1].TimedOut || ts[2].State != search.Fail || ts[3].State != search.Running || ts[3].Class != "B" {
 				t.Fatalf("trials: %+v", ts)
 			}
 		})
@@ -153,19 +183,19 @@ func TestStoreStaleTrialTakeover(t *testing.T) {
 				ts, _ := b.Trials(ctx, study)
 				t.Fatalf("the live trial's slot was taken: trial %d (%v); trials %+v", n, err, ts)
 			}
-			if err := a.Finish(ctx, study, Trial{Number: n0, State: Complete, Value: 1}); !errors.Is(err, ErrTrialLost) {
+			if err := a.Finish(ctx, study, search.Trial{Number: n0, State: search.Complete, Value: 1}); !errors.Is(err, search.ErrTrialLost) {
 				t.Fatalf("finishing a stale trial: %v, want ErrTrialLost", err)
 			}
-			if err := a.Finish(ctx, study, Trial{Number: n1, State: Complete, Value: 1}); err != nil {
+			if err := a.Finish(ctx, study, search.Trial{Number: n1, State: search.Complete, Value: 1}); err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
 }
 
-func TestOpenStore(t *testing.T) {
-	s, err := OpenStore("")
-	if _, ok := s.(*MemoryStore); err != nil || !ok {
+func TestOpen(t *testing.T) {
+	s, err := Open("", Options{})
+	if _, ok := s.(*search.MemoryStore); err != nil || !ok {
 		t.Fatalf("blank → %T %v", s, err)
 	}
 	for _, u := range []string{
@@ -175,7 +205,7 @@ func TestOpenStore(t *testing.T) {
 		"mysql+pymysql://root:s3cr3t@db.example/recotem",
 		"POSTGRESQL://:s3cr3t@db.example/recotem",
 	} {
-		_, err := OpenStore(u)
+		_, err := Open(u, Options{})
 		if !errors.Is(err, ErrCredentialsInURL) || failure.CodeOf(err) != "search_error" || failure.ExitCode(err) != 4 {
 			t.Fatalf("%s: got %v", u, err)
 		}
@@ -183,12 +213,12 @@ func TestOpenStore(t *testing.T) {
 			t.Fatalf("error echoes the URL: %v", err)
 		}
 	}
-	if _, err := OpenStore("postgres"); !errors.Is(err, ErrBadStorage) || failure.ExitCode(err) != 4 {
+	if _, err := Open("postgres", Options{}); !errors.Is(err, ErrBadStorage) || failure.ExitCode(err) != 4 {
 		t.Fatalf("bare scheme: %v", err)
 	}
 	dir := t.TempDir()
 	for _, p := range []string{filepath.Join(dir, "sub", "trials.db"), "sqlite:///" + filepath.Join(dir, "u.db"), filepath.Join(dir, "sqlite_trials.db")} {
-		s, err := OpenStore(p)
+		s, err := Open(p, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -208,9 +238,9 @@ func TestOpenStore(t *testing.T) {
 // its budgets; completed trials count.
 func TestResumeSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "resume.db")
-	cfg := Config{Study: "recotem_r_run1", Classes: []string{"A", "B"}, Budgets: []int{4, 3}, Seed: 5, Parallelism: 4}
-	run := func(stopAfter int) (*Result, error) {
-		s, err := OpenStore(path)
+	cfg := search.Config{Study: "recotem_r_run1", Classes: []string{"A", "B"}, Budgets: []int{4, 3}, Seed: 5, Parallelism: 4}
+	run := func(stopAfter int) (*search.Result, error) {
+		s, err := Open(path, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,12 +250,12 @@ func TestResumeSQLite(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := 0
-		c.OnTrial = func(Trial) {
+		c.OnTrial = func(search.Trial) {
 			if done++; done == stopAfter {
 				cancel()
 			}
 		}
-		return Run(ctx, c, synthetic)
+		return search.Run(ctx, c, objective)
 	}
 	res, err := run(3)
 	if !errors.Is(err, context.Canceled) || res.NCompleted != 3 || res.Parallelism != 1 {
@@ -241,10 +271,10 @@ func TestResumeSQLite(t *testing.T) {
 		if tr.Number != i {
 			t.Fatalf("trial numbers not 0..n-1: %v", numbers(res.Trials))
 		}
-		if tr.State == Complete {
+		if tr.State == search.Complete {
 			count[tr.Class]++
 		}
-		if tr.State == Running {
+		if tr.State == search.Running {
 			t.Fatalf("trial %d left RUNNING", i)
 		}
 	}

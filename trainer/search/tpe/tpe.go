@@ -1,4 +1,4 @@
-package search
+package tpe
 
 import (
 	"math"
@@ -9,11 +9,22 @@ import (
 	"github.com/recotem/recotem/trainer/algo"
 )
 
-// sampler is the TPE sampler for one trial: a snapshot of the study's
-// history (COMPLETE and PRUNED trials) split into below/above, and the
-// trial's two random streams (TPE and the start-up uniform sampler), both
-// seeded from (seed, trial number).
-type sampler struct {
+// Trial is what the sampler reads of one finished trial of the study: a
+// COMPLETE trial (Pruned false) or a PRUNED one, its metric (maximised),
+// the parameters it was given and the values it reported by step.
+type Trial struct {
+	Number       int
+	Pruned       bool
+	Value        float64
+	Params       algo.Params
+	Intermediate map[int]float64
+}
+
+// Sampler is the TPE sampler for one trial: a snapshot of the study's
+// history split into below/above, and the trial's two random streams (TPE
+// and the start-up uniform sampler), both seeded from (seed, trial
+// number). A Sampler is not safe for concurrent use.
+type Sampler struct {
 	n            int // |history|
 	below, above []Trial
 	tpeRNG       *rand.Rand
@@ -25,8 +36,11 @@ const (
 	streamRandom = 0x72616e645f737472 // "rand_str"
 )
 
-func newSampler(seed int64, number int, history []Trial, randomOnly bool) *sampler {
-	s := &sampler{
+// New returns the sampler of trial number in a study seeded with seed,
+// given the study's finished trials. randomOnly samples every parameter
+// with the start-up uniform sampler (a baseline for benchmarks).
+func New(seed int64, number int, history []Trial, randomOnly bool) *Sampler {
+	s := &Sampler{
 		n:       len(history),
 		tpeRNG:  rand.New(rand.NewPCG(uint64(seed), streamTPE^uint64(number)*0x9e3779b97f4a7c15)),
 		randRNG: rand.New(rand.NewPCG(uint64(seed), streamRandom^uint64(number)*0x9e3779b97f4a7c15)),
@@ -40,7 +54,7 @@ func newSampler(seed int64, number int, history []Trial, randomOnly bool) *sampl
 	return s
 }
 
-// splitTrials splits COMPLETE/PRUNED history into the gamma(n) best
+// splitTrials splits the history into the gamma(n) best
 // ("below", the TPE good group; larger metric is better) and the rest.
 // COMPLETE trials rank by value (stable, so ties go to the lower number);
 // if too few, PRUNED trials fill in by largest last step, then best value
@@ -52,11 +66,10 @@ func splitTrials(history []Trial) (below, above []Trial) {
 	nBelow := gamma(len(h))
 	var complete, pruned []Trial
 	for _, t := range h {
-		switch t.State {
-		case Complete:
-			complete = append(complete, t)
-		case Pruned:
+		if t.Pruned {
 			pruned = append(pruned, t)
+		} else {
+			complete = append(complete, t)
 		}
 	}
 	sort.SliceStable(complete, func(i, j int) bool { return better(complete[i].Value, complete[j].Value) })
@@ -122,8 +135,9 @@ func better(a, b float64) bool {
 	return a > b
 }
 
-// suggest samples one parameter.
-func (s *sampler) suggest(spec algo.ParamSpec) any {
+// Suggest samples one parameter: an int for Int specs, a float64 for Float
+// ones, one of spec.Choices for Categorical ones.
+func (s *Sampler) Suggest(spec algo.ParamSpec) any {
 	if s.n < nStartupTrials {
 		return randomValue(spec, s.randRNG)
 	}

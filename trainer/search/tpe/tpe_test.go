@@ -1,4 +1,4 @@
-package search
+package tpe
 
 import (
 	"math"
@@ -229,7 +229,7 @@ func TestSplitTrials(t *testing.T) {
 	var h []Trial
 	vals := []float64{0.1, 0.5, 0.5, 0.3, 0.2, 0.05, 0.4, 0.45, 0.2, 0.1, 0.0, 0.3}
 	for i, v := range vals {
-		h = append(h, Trial{Number: i, State: Complete, Value: v})
+		h = append(h, Trial{Number: i, Value: v})
 	}
 	// 12 trials → gamma 2: the two 0.5s (trial 1 and 2).
 	below, above := splitTrials(h)
@@ -243,14 +243,14 @@ func TestSplitTrials(t *testing.T) {
 	}
 	// Too few COMPLETE: PRUNED fill by last step desc, then best value.
 	p := []Trial{
-		{Number: 0, State: Complete, Value: 0.2},
-		{Number: 1, State: Pruned, Intermediate: map[int]float64{4: 0.9}},
-		{Number: 2, State: Pruned, Intermediate: map[int]float64{4: 0.1, 9: 0.2}},
-		{Number: 3, State: Pruned},
-		{Number: 4, State: Pruned, Intermediate: map[int]float64{4: 0.1, 9: 0.3}},
+		{Number: 0, Value: 0.2},
+		{Number: 1, Pruned: true, Intermediate: map[int]float64{4: 0.9}},
+		{Number: 2, Pruned: true, Intermediate: map[int]float64{4: 0.1, 9: 0.2}},
+		{Number: 3, Pruned: true},
+		{Number: 4, Pruned: true, Intermediate: map[int]float64{4: 0.1, 9: 0.3}},
 	}
 	for i := 5; i < 25; i++ { // pad with report-less pruned trials up to n = 25 → gamma 3
-		p = append(p, Trial{Number: i, State: Pruned})
+		p = append(p, Trial{Number: i, Pruned: true})
 	}
 	below, _ = splitTrials(p)
 	if got := numbers(below); len(got) != 3 || got[0] != 0 || got[1] != 2 || got[2] != 4 {
@@ -273,11 +273,11 @@ func TestTPEConcentrates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := range 40 {
 		x := rng.Float64() * 10
-		h = append(h, Trial{Number: i, State: Complete, Value: -math.Abs(x - 2), Params: algo.Params{"x": x}})
+		h = append(h, Trial{Number: i, Value: -math.Abs(x - 2), Params: algo.Params{"x": x}})
 	}
 	near := 0
 	for n := 40; n < 240; n++ {
-		x := newSampler(3, n, h, false).suggest(spec).(float64)
+		x := New(3, n, h, false).Suggest(spec).(float64)
 		if math.Abs(x-2) < 1.5 {
 			near++
 		}
@@ -292,11 +292,11 @@ func TestSamplerDeterministic(t *testing.T) {
 	spec := algo.ParamSpec{Name: "k", Kind: algo.Int, Low: 1, High: 300, Log: true}
 	var h []Trial
 	for i := range 15 {
-		h = append(h, Trial{Number: i, State: Complete, Value: float64(i % 4), Params: algo.Params{"k": 1 + i*7}})
+		h = append(h, Trial{Number: i, Value: float64(i % 4), Params: algo.Params{"k": 1 + i*7}})
 	}
-	a := newSampler(42, 15, h, false).suggest(spec)
-	b := newSampler(42, 15, h, false).suggest(spec)
-	c := newSampler(42, 16, h, false).suggest(spec)
+	a := New(42, 15, h, false).Suggest(spec)
+	b := New(42, 15, h, false).Suggest(spec)
+	c := New(42, 16, h, false).Suggest(spec)
 	if a != b {
 		t.Fatalf("same seed and trial gave %v and %v", a, b)
 	}
@@ -304,32 +304,4 @@ func TestSamplerDeterministic(t *testing.T) {
 	if k := a.(int); k < 1 || k > 300 {
 		t.Fatalf("suggested %d outside [1, 300]", k)
 	}
-}
-
-func TestShouldPrune(t *testing.T) {
-	done := func(vals ...float64) []Trial {
-		var ts []Trial
-		for i, v := range vals {
-			ts = append(ts, Trial{Number: i, State: Complete, Intermediate: map[int]float64{4: v}})
-		}
-		return ts
-	}
-	f := func(hist []Trial, own map[int]float64, step int, want bool) {
-		t.Helper()
-		if got := shouldPrune(hist, own, step); got != want {
-			t.Fatalf("shouldPrune(%d trials, %v, %d) = %v, want %v", len(hist), own, step, got, want)
-		}
-	}
-	f(done(0.5, 0.6, 0.7, 0.8), map[int]float64{4: 0.1}, 4, false) // < 5 COMPLETE
-	f(done(0.5, 0.6, 0.7, 0.8, 0.9), map[int]float64{4: 0.1}, 4, true)
-	f(done(0.5, 0.6, 0.7, 0.8, 0.9), map[int]float64{4: 0.7}, 4, false) // equal to median: keep
-	f(done(0.5, 0.6, 0.7, 0.8, 0.9, 1.0), map[int]float64{4: 0.74}, 4, true)
-	f(done(0.5, 0.6, 0.7, 0.8, 0.9, 1.0), map[int]float64{4: 0.75}, 4, false)   // median 0.75 (linear)
-	f(done(0.5, 0.6, 0.7, 0.8, 0.9), map[int]float64{4: 0.1, 9: 0.1}, 9, false) // nobody reported step 9
-	// Best so far, not the latest value, is compared.
-	f(done(0.5, 0.6, 0.7, 0.8, 0.9), map[int]float64{0: 0.95, 4: 0.1}, 4, false)
-	// PRUNED trials do not count toward the 5 nor the median.
-	h := done(0.5, 0.6, 0.7, 0.8)
-	h = append(h, Trial{Number: 9, State: Pruned, Intermediate: map[int]float64{4: 0.9}})
-	f(h, map[int]float64{4: 0.1}, 4, false)
 }
