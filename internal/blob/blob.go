@@ -15,10 +15,6 @@ import (
 	"sync"
 	"time"
 
-	gcblob "gocloud.dev/blob"
-	"gocloud.dev/blob/fileblob"
-	"gocloud.dev/gcerrors"
-
 	"github.com/recotem/recotem/format"
 )
 
@@ -121,15 +117,29 @@ func (i Info) Marker() string {
 	return "m:" + strconv.FormatInt(i.ModTime.UnixNano(), 10) + ":" + strconv.FormatInt(i.Size, 10)
 }
 
+// bucket is one open bucket (a directory for file://). Full builds use
+// gocloud's drivers for every scheme (cloud.go); recotem_nocloud builds
+// open file:// as a plain directory and nothing else (nocloud.go).
+type bucket interface {
+	// attributes stats key: Size, ModTime, ETag and VersionID as the
+	// store reports them.
+	attributes(ctx context.Context, key string) (Info, error)
+	newReader(ctx context.Context, key string) (io.ReadCloser, error)
+	// newWriter publishes the object on Close, unless ctx was cancelled
+	// first: then Close abandons it and nothing is published.
+	newWriter(ctx context.Context, key string) (io.WriteCloser, error)
+	close() error
+}
+
 // Store opens and caches bucket handles. The zero value is not usable; use
 // NewStore.
 type Store struct {
 	mu      sync.Mutex
-	buckets map[string]*gcblob.Bucket
+	buckets map[string]bucket
 }
 
 // NewStore returns an empty store.
-func NewStore() *Store { return &Store{buckets: map[string]*gcblob.Bucket{}} }
+func NewStore() *Store { return &Store{buckets: map[string]bucket{}} }
 
 // Close releases every cached bucket.
 func (s *Store) Close() error {
@@ -137,7 +147,7 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	var first error
 	for k, b := range s.buckets {
-		if err := b.Close(); err != nil && first == nil {
+		if err := b.close(); err != nil && first == nil {
 			first = err
 		}
 		delete(s.buckets, k)
@@ -145,7 +155,7 @@ func (s *Store) Close() error {
 	return first
 }
 
-func (s *Store) bucket(ctx context.Context, loc Location) (*gcblob.Bucket, error) {
+func (s *Store) bucket(ctx context.Context, loc Location) (bucket, error) {
 	id := loc.Scheme + "\x00" + loc.Account + "\x00" + loc.Bucket
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,16 +170,6 @@ func (s *Store) bucket(ctx context.Context, loc Location) (*gcblob.Bucket, error
 	return b, nil
 }
 
-func openBucket(ctx context.Context, loc Location) (*gcblob.Bucket, error) {
-	switch loc.Scheme {
-	case "file":
-		return fileblob.OpenBucket(loc.Bucket, &fileblob.Options{Metadata: fileblob.MetadataDontWrite, NoTempDir: true, CreateDir: true})
-	case "s3", "gs", "az", "abfs", "abfss":
-		return openRemote(ctx, loc) // cloud.go, or nocloud.go under the recotem_nocloud tag
-	}
-	return nil, ErrUnsupported
-}
-
 // classify maps a driver error onto the sentinels.
 func classify(op, uri string, err error) error {
 	if err == nil {
@@ -182,18 +182,9 @@ func classify(op, uri string, err error) error {
 		}
 		return err
 	}
-	e := &Error{Op: op, URI: uri, Err: err}
-	switch gcerrors.Code(err) {
-	case gcerrors.NotFound:
-		e.Kind = ErrNotFound
-	case gcerrors.PermissionDenied:
-		e.Kind = ErrPermission
-	}
+	e := &Error{Op: op, URI: uri, Err: err, Kind: driverKind(err)}
 	if e.Kind == nil && errors.Is(err, os.ErrNotExist) {
 		e.Kind = ErrNotFound
-	}
-	if e.Kind == nil && deniedByStatus(err) {
-		e.Kind = ErrPermission
 	}
 	return e
 }
@@ -208,13 +199,12 @@ func (s *Store) Stat(ctx context.Context, uri string) (Info, error) {
 	if err != nil {
 		return Info{}, classify("open bucket", uri, err)
 	}
-	a, err := b.Attributes(ctx, loc.Key)
+	info, err := b.attributes(ctx, loc.Key)
 	if err != nil {
 		return Info{}, classify("stat", uri, err)
 	}
-	info := Info{Size: a.Size, ModTime: a.ModTime, ETag: a.ETag, VersionID: versionID(a)}
 	if loc.Scheme == "file" {
-		info.ETag = "" // fileblob's ETag is mtime+size: keep the plain marker
+		info.ETag = "" // a file's "ETag" is mtime+size: keep the plain marker
 	}
 	return info, nil
 }
@@ -246,7 +236,7 @@ func (s *Store) Reader(ctx context.Context, uri string, maxBytes int64) (io.Read
 	if err != nil {
 		return nil, classify("open bucket", uri, err)
 	}
-	r, err := b.NewReader(ctx, loc.Key, nil)
+	r, err := b.newReader(ctx, loc.Key)
 	if err != nil {
 		return nil, classify("read", uri, err)
 	}
@@ -254,7 +244,7 @@ func (s *Store) Reader(ctx context.Context, uri string, maxBytes int64) (io.Read
 }
 
 type capReader struct {
-	r      *gcblob.Reader
+	r      io.ReadCloser
 	left   int64
 	capped bool
 	max    int64
@@ -309,7 +299,7 @@ func (s *Store) Put(ctx context.Context, uri string, r io.Reader) error {
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := b.NewWriter(wctx, loc.Key, &gcblob.WriterOptions{ContentType: "application/octet-stream"})
+	w, err := b.newWriter(wctx, loc.Key)
 	if err != nil {
 		return classify("put", uri, err)
 	}

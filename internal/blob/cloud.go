@@ -1,9 +1,10 @@
 //go:build !recotem_nocloud
 
-// The cloud drivers (S3, GCS, Azure Blob) and their SDKs. Builds with the
+// The drivers of full builds: gocloud.dev/blob for every scheme (fileblob
+// for file://, S3, GCS, Azure Blob with their SDKs). Builds with the
 // recotem_nocloud tag (the quick `make demo` binary) take nocloud.go
-// instead and refuse object-store URIs; `make build` and the image keep
-// these.
+// instead: file:// as a plain directory, no gocloud and no cloud SDK;
+// `make build` and the image keep these.
 
 package blob
 
@@ -11,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,22 +24,74 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/blob/azureblob"
+	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/gcsblob"
 	"gocloud.dev/blob/s3blob"
+	"gocloud.dev/gcerrors"
 )
 
 // CloudDrivers reports whether this build can open s3://, gs:// and az://
 // URIs (false under the recotem_nocloud build tag).
 const CloudDrivers = true
 
-func openRemote(ctx context.Context, loc Location) (*gcblob.Bucket, error) {
+func openBucket(ctx context.Context, loc Location) (bucket, error) {
+	var b *gcblob.Bucket
+	var err error
 	switch loc.Scheme {
+	case "file":
+		b, err = fileblob.OpenBucket(loc.Bucket, &fileblob.Options{Metadata: fileblob.MetadataDontWrite, NoTempDir: true, CreateDir: true})
 	case "s3":
-		return openS3(ctx, loc.Bucket)
+		b, err = openS3(ctx, loc.Bucket)
 	case "gs":
-		return openGCS(ctx, loc.Bucket)
+		b, err = openGCS(ctx, loc.Bucket)
+	case "az", "abfs", "abfss":
+		b, err = openAzure(ctx, loc)
+	default:
+		return nil, ErrUnsupported
 	}
-	return openAzure(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	return gcBucket{b}, nil
+}
+
+// gcBucket adapts a gocloud bucket.
+type gcBucket struct{ b *gcblob.Bucket }
+
+func (g gcBucket) attributes(ctx context.Context, key string) (Info, error) {
+	a, err := g.b.Attributes(ctx, key)
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{Size: a.Size, ModTime: a.ModTime, ETag: a.ETag, VersionID: versionID(a)}, nil
+}
+
+func (g gcBucket) newReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	return g.b.NewReader(ctx, key, nil)
+}
+
+func (g gcBucket) newWriter(ctx context.Context, key string) (io.WriteCloser, error) {
+	return g.b.NewWriter(ctx, key, &gcblob.WriterOptions{ContentType: "application/octet-stream"})
+}
+
+func (g gcBucket) close() error { return g.b.Close() }
+
+// driverKind maps a driver error onto ErrNotFound/ErrPermission (nil when
+// neither). azureblob maps only AuthenticationFailed; a HEAD carries its
+// error code in a header alone (azurite and RBAC denials say
+// AuthorizationFailure), so an Azure 401/403 goes by the status.
+func driverKind(err error) error {
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound:
+		return ErrNotFound
+	case gcerrors.PermissionDenied:
+		return ErrPermission
+	}
+	var ae *azcore.ResponseError
+	if errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.StatusCode == http.StatusForbidden) {
+		return ErrPermission
+	}
+	return nil
 }
 
 // openGCS builds a storage client per bucket open from the SDK's own
@@ -114,14 +168,6 @@ func openS3(ctx context.Context, bucket string) (*gcblob.Bucket, error) {
 		opt.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 	}
 	return s3blob.OpenBucket(ctx, client, bucket, opt)
-}
-
-// deniedByStatus reports an Azure 401/403: azureblob maps only
-// AuthenticationFailed; a HEAD carries its error code in a header alone
-// (azurite and RBAC denials say AuthorizationFailure), so go by the status.
-func deniedByStatus(err error) bool {
-	var ae *azcore.ResponseError
-	return errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.StatusCode == http.StatusForbidden)
 }
 
 // versionID is the S3 VersionId, or the GCS generation as "g<n>", of an
