@@ -18,7 +18,7 @@ import (
 	"github.com/recotem/recotem/internal/envconfig"
 	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/logx"
-	"github.com/recotem/recotem/internal/recipe"
+	"github.com/recotem/recotem/internal/recipe/recipeenv"
 	"github.com/recotem/recotem/trainer"
 	"github.com/recotem/recotem/trainer/source"
 )
@@ -86,7 +86,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	default:
 		timeout = time.Duration(*lockTimeout * float64(time.Second))
 	}
-	vars, err := recipe.ParseEnvVars(*envVars)
+	vars, err := recipeenv.ParseFlags(*envVars)
 	if err != nil {
 		fmt.Fprintf(stderr, "Recipe error: %v\n", err)
 		return 2

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/recotem/recotem/internal/recipe/recipeenv"
 )
 
 // Options configure loading. The zero value expands nothing from the
@@ -28,6 +30,18 @@ type Options struct {
 	// Logger receives recipe_loaded, recipe_env_var_empty and the §3.6
 	// directory events; nil logs nothing.
 	Logger *slog.Logger
+}
+
+// lookupEnv reads an expansion variable: --env-var values first, then
+// LookupEnv.
+func (o Options) lookupEnv(name string) (string, bool) {
+	if v, ok := o.EnvVars[name]; ok {
+		return v, true
+	}
+	if o.LookupEnv != nil {
+		return o.LookupEnv(name)
+	}
+	return "", false
 }
 
 // MaxRecipeBytes caps the size of one recipe file.
@@ -115,10 +129,18 @@ func Parse(file string, data []byte, opt Options) (*Recipe, error) {
 	}
 
 	// ${…} expansion.
-	x := &expander{file: file, opt: opt, expanded: map[*yaml.Node]bool{}, logger: opt.Logger}
-	x.walk(root, "")
-	if len(x.errs) > 0 {
-		return nil, wrap(x.errs)
+	var empty func(name, path string)
+	if opt.Logger != nil {
+		empty = func(name, path string) {
+			opt.Logger.Warn("recipe_env_var_empty", "name", name, "file", file, "field", path)
+		}
+	}
+	if ps := recipeenv.Expand(root, opt.lookupEnv, empty); len(ps) > 0 {
+		errs := make([]*Error, len(ps))
+		for i, p := range ps {
+			errs[i] = &Error{File: file, Line: p.Line, Col: p.Col, Path: p.Path, Category: CatEnv, Msg: p.Msg}
+		}
+		return nil, wrap(errs)
 	}
 
 	// Name.

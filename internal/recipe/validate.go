@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/recotem/recotem/internal/recipe/recipeenv"
 )
 
 var dsnEnvPattern = regexp.MustCompile(`^RECOTEM_RECIPE_[A-Z0-9_]+$`)
@@ -236,7 +238,7 @@ func (d *decoder) validateSource(s *Source) {
 			d.errf("source.dsn_env", "required")
 		} else if !dsnEnvPattern.MatchString(q.DSNEnv) {
 			d.errf("source.dsn_env", "must match %s", dsnEnvPattern)
-		} else if EnvBlacklisted(q.DSNEnv) {
+		} else if recipeenv.Blacklisted(q.DSNEnv) {
 			d.errf("source.dsn_env", "environment variable %s is blacklisted", q.DSNEnv)
 		}
 		if strings.TrimSpace(q.Query) == "" {
