@@ -4,9 +4,10 @@
 // verify and map or copy, build the scoring views, wrap them in the result
 // cache, join the item metadata), the reference counts that keep a model
 // mapped while a request holds it, the atomic swap to a new model, the
-// watcher that rescans the directory and polls every artifact, the
-// object-store side (package remote) and the guard that keeps the served
-// bytes equal to the verified ones when a file changes in place. It knows
+// watcher that rescans the directory and polls every artifact (reading
+// local files and object stores through package store) and the guard that
+// keeps the served bytes equal to the verified ones when a file changes in
+// place. It knows
 // nothing of HTTP: the appliance asks it for an Entry by name and for a
 // Model with a reference held.
 //

@@ -391,6 +391,9 @@ func (r *Registry) reload(ctx context.Context, e *Entry, force bool) {
 	e.reloadNow.Store(false)
 	m, err := r.store.Marker(ctx, e.info.OutputPath, r.opt.statTimeout())
 	if err != nil {
+		if ctx.Err() != nil {
+			return // stopping: the stat was abandoned
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			if e.errKind != "missing" {
 				if !force {
