@@ -6,8 +6,8 @@
 //
 // # Reading
 //
-// Open resolves a pointer file, checks size caps, maps the whole file
-// read-only, verifies its HMAC over the mapped bytes, then validates every
+// Open (and OpenAs) resolves a pointer file, checks size caps, maps the
+// whole file read-only (or copies it), verifies its HMAC over those bytes, then validates every
 // payload section once (bounds, alignment, CSR groups, sorted string tables).
 // After that, section accessors return typed slices that alias the mapping:
 // nothing is copied and nothing is built per element.
@@ -19,18 +19,23 @@
 // Callers that share an Artifact between goroutines must keep it open until
 // the last reader is done (the appliance reference-counts its models).
 //
-// # Why a verified mapping stays valid
+// # Keeping the verified bytes
 //
-// Writers never modify a published file: they write a temporary file in the
-// same directory, fsync it, rename it over the target and fsync the
-// directory. A rename replaces the directory entry, not the inode we mapped,
-// so our mapping keeps the verified bytes. If someone writes into the file
-// in place anyway, the mapping may observe the new bytes: an overwrite of
-// the same length yields wrong scores or a clean error (every slice is a Go
-// slice with bounds checks, CSR indices were range-checked at open and are
-// re-checked by the kernels' slice bounds), never memory corruption. A
-// truncation of a mapped file is different: touching a page past the new
-// end raises SIGBUS and kills the process. Publish by rename only.
+// Where an open artifact's bytes live is its Residency (OpenAs): Mapped
+// (Open: a plain shared mapping, for readers that own the file), Leased (the
+// mapping under a read lease: a writer's open or truncate is held by the
+// kernel until the holder has moved off it with Copy and Close; what serve
+// uses) or Private (a verified copy in anonymous memory). Writers never
+// modify a published file: temporary file, fsync, rename, directory fsync.
+// docs/format.md §5 gives the guarantees per residency and file system.
+//
+// # Why one package
+//
+// At ~1.8k lines this is more than the ~1.5k the project aims for: the
+// container, its section table, the writer and the residencies all build or
+// read the one Artifact/Container pair whose invariant — these bytes were
+// verified — must not be constructible outside the package. Splitting it
+// would export that invariant.
 //
 // # Concurrency
 //
