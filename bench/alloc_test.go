@@ -16,7 +16,9 @@ func TestHotLoopAllocs(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		r.do(w, 0, -1, p)
 	}
-	if n := testing.AllocsPerRun(5000, func() { r.do(w, 0, -1, p) }); n != 0 {
+	n := testing.AllocsPerRun(5000, func() { r.do(w, 0, -1, p) })
+	t.Logf("%v allocations per request", n)
+	if n != 0 {
 		t.Fatalf("%v allocations per request in the generator's hot loop", n)
 	}
 	if w.st[0].status[200] == 0 || w.st[0].transport != [numTransport]uint64{} {
@@ -35,7 +37,9 @@ func TestHotLoopAllocsOverConnection(t *testing.T) {
 	if w.st[0].status[200] != 1000 {
 		t.Fatalf("warm-up: %d OK of 1000 (transport %v)", w.st[0].status[200], w.st[0].transport)
 	}
-	if n := testing.AllocsPerRun(2000, func() { r.do(w, 0, -1, p) }); n >= 0.01 {
+	n := testing.AllocsPerRun(2000, func() { r.do(w, 0, -1, p) })
+	t.Logf("%v allocations per request (client and server together)", n)
+	if n >= 0.01 {
 		t.Fatalf("%v allocations per request (client and server together)", n)
 	}
 }
@@ -60,7 +64,9 @@ func TestHotLoopAllocsOverTCP(t *testing.T) {
 		t.Fatalf("warm-up: %d OK of 1000, %d with a kernel receive time (transport %v)", w.st[0].status[200], stamped, w.st[0].transport)
 	}
 	t.Logf("%d of 1000 responses kernel-stamped, %d stamps accepted as the response's end", stamped, w.st[0].recv.Count())
-	if n := testing.AllocsPerRun(2000, func() { r.do(w, 0, -1, p) }); n >= 0.01 {
+	n := testing.AllocsPerRun(2000, func() { r.do(w, 0, -1, p) })
+	t.Logf("%v allocations per request (client and server together)", n)
+	if n >= 0.01 {
 		t.Fatalf("%v allocations per request (client and server together)", n)
 	}
 }
@@ -83,6 +89,7 @@ func TestOpenLoopAllocs(t *testing.T) {
 	}
 	mallocs(200) // warm up the server
 	small, large := mallocs(500), mallocs(4500)
+	t.Logf("%d allocations for 500 requests, %d for 4500", small, large)
 	if large > small && float64(large-small)/4000 >= 0.01 {
 		t.Fatalf("%d allocations for 500 requests, %d for 4500: %.3f per request", small, large, float64(large-small)/4000)
 	}
