@@ -20,6 +20,7 @@ lint:
 #     they run rather than replay a cached result. It prints each top-level
 #     test's result, failed and skipped subtests, each skip's reason; the
 #     whole -v output goes to $(TESTLOG) and is printed when tier 2 fails.
+# Then test-deploy: the Helm chart, kustomize and systemd units (deploy/test).
 # A test whose service, data set or tool is missing skips, saying how to
 # provide it; RECOTEM_TEST_REQUIRE (set by .ci/run) names the needs whose
 # absence fails instead (internal/testenv).
@@ -28,6 +29,7 @@ TESTLOG ?= bin/test-full.log
 test: lint
 	$(GO) test -race -short -timeout 25m $(PKGS)
 	@$(MAKE) --no-print-directory test-full
+	@$(MAKE) --no-print-directory test-deploy
 
 test-full:
 	@mkdir -p $(dir $(TESTLOG))
