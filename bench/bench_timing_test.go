@@ -55,23 +55,6 @@ func BenchmarkZipfDraw(b *testing.B) {
 	}
 }
 
-func BenchmarkHistogramRecord(b *testing.B) {
-	var h Histogram
-	vals := make([]int64, 4096)
-	for i := range vals {
-		vals[i] = int64(rand.ExpFloat64() * 1e6)
-	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		h.Record(vals[i&4095])
-		i++
-	}
-	if h.Count() == 0 {
-		b.Fatal("nothing recorded")
-	}
-}
-
 // BenchmarkOpenLoopSendLag runs the open loop at 10,000 requests/s over the
 // null transport and reports how late requests left after their scheduled
 // start (the pacer's precision; the server adds nothing here). One op is one

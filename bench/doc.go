@@ -3,8 +3,8 @@
 // arrival rate whose latencies are measured from each request's scheduled
 // start, so a stalled server shows up instead of being hidden by coordinated
 // omission), the request workloads (endpoint mix over recipes, users and seed
-// items drawn uniformly or Zipf), the log-linear latency histogram, the
-// loopback guard, and the text and JSON reports.
+// items drawn uniformly or Zipf), the loopback guard, and the text and JSON
+// reports. The latency histogram is package bench/hist.
 //
 // # Hot loop
 //
@@ -58,7 +58,7 @@
 //
 // Run is safe to call from several goroutines with different Configs. An
 // IDs value is immutable after construction and may be shared by runs. A
-// Histogram is not safe for concurrent use: give each goroutine its own and
-// Merge them. The package never reads the environment; cmd/recotem passes
+// hist.Histogram is not safe for concurrent use: give each goroutine its own
+// and Merge them. The package never reads the environment; cmd/recotem passes
 // the API key and every other setting in through Config.
 package bench

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/recotem/recotem/bench/hist"
 )
 
 func fixedResult(compare bool) *Result {
 	mk := func(name string, scale int64) TargetResult {
-		h := new(Histogram)
+		h := new(hist.Histogram)
 		for v := int64(1); v <= 1000; v++ {
 			h.Record(v * 1000 * scale) // 1µs..1ms (× scale)
 		}
@@ -57,11 +59,11 @@ func TestReportJSONShape(t *testing.T) {
 	// The keys recotem-behavior.md §1.9 requires, with their values.
 	// Quantiles are within the histogram's 1/128 bucket width.
 	num("throughput", 500, 0)
-	num("p50_ms", 0.5, 1.0/histSub)
-	num("p99_ms", 0.99, 1.0/histSub)
-	num("p999_ms", 0.999, 1.0/histSub)
+	num("p50_ms", 0.5, hist.Resolution)
+	num("p99_ms", 0.99, hist.Resolution)
+	num("p999_ms", 0.999, hist.Resolution)
 	num("errors", 7+3+2, 0)
-	num("p90_ms", 0.9, 1.0/histSub)
+	num("p90_ms", 0.9, hist.Resolution)
 	num("max_ms", 1, 0)
 	num("requests", 1002, 0)
 	num("cpu_share", 0.1, 1e-9)

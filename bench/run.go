@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/recotem/recotem/bench/hist"
 )
 
 // Config is one load-generation run. The zero value of every optional field
@@ -75,18 +77,18 @@ type Result struct {
 // TargetResult is what one target answered.
 type TargetResult struct {
 	Name    string
-	Elapsed time.Duration // time the target carried the load (its compare slices)
-	Latency *Histogram    // ns; every request that got an HTTP response, plus open-loop Unsent ones
-	SendLag *Histogram    // ns; open loop: how late each request was sent after its scheduled start
+	Elapsed time.Duration   // time the target carried the load (its compare slices)
+	Latency *hist.Histogram // ns; every request that got an HTTP response, plus open-loop Unsent ones
+	SendLag *hist.Histogram // ns; open loop: how late each request was sent after its scheduled start
 	// RecvDelay (ns), for each response whose end is the kernel's receive
 	// timestamp: the time from then until the generator had parsed it (its
 	// own wake-up, read and parse, not counted in Latency). Responses
 	// without a timestamp (TLS; not Linux) end when parsed and are not here.
-	RecvDelay *Histogram
+	RecvDelay *hist.Histogram
 	// Client (ns): every response of Latency measured the way other
 	// generators (wrk, hey, vegeta) measure it, ending when the generator
 	// had parsed it, so the generator's own wake-up is inside.
-	Client    *Histogram
+	Client    *hist.Histogram
 	Responses uint64 // HTTP responses of any status
 	Status    map[int]uint64
 	Transport map[string]uint64 // requests that got no response, by cause
@@ -143,10 +145,10 @@ const maxStatus = 600
 
 // tstats is one worker's statistics for one target.
 type tstats struct {
-	hist      Histogram         // latency: from the scheduled start (open) or the send (closed)
-	lag       Histogram         // open loop: send time − scheduled start
-	recv      Histogram         // kernel receipt of a response's last byte → parsed
-	client    Histogram         // latency ending at the parse (the client-observed interval)
+	lat       hist.Histogram    // latency: from the scheduled start (open) or the send (closed)
+	lag       hist.Histogram    // open loop: send time − scheduled start
+	recv      hist.Histogram    // kernel receipt of a response's last byte → parsed
+	client    hist.Histogram    // latency ending at the parse (the client-observed interval)
 	status    [maxStatus]uint64 // index 0: out-of-range codes
 	transport [numTransport]uint64
 	responses uint64
@@ -553,7 +555,7 @@ func (r *runner) pace(p *phase, ready chan<- struct{}, begin <-chan struct{}) {
 			// Due but never sent: its latency is at least the wait so far.
 			st := &pw.st[p.targetAt(sched)]
 			st.unsent++
-			st.hist.Record(p.now() - sched)
+			st.lat.Record(p.now() - sched)
 			pw.done.Add(1)
 			pw.errs.Add(1)
 			continue
@@ -732,7 +734,7 @@ func (r *runner) record(w *worker, p *phase, ti int, sched, sent int64, parsed t
 		st.transport[classify(err)]++
 		w.errs.Add(1)
 	} else {
-		st.hist.Record(end - start)
+		st.lat.Record(end - start)
 		st.responses++
 		if code < 0 || code >= maxStatus {
 			code = 0
@@ -787,14 +789,14 @@ func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
 		res.Mode = "open"
 	}
 	for ti, t := range r.targets {
-		tr := TargetResult{Name: t.ep.name, Latency: new(Histogram), SendLag: new(Histogram), RecvDelay: new(Histogram), Client: new(Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
+		tr := TargetResult{Name: t.ep.name, Latency: new(hist.Histogram), SendLag: new(hist.Histogram), RecvDelay: new(hist.Histogram), Client: new(hist.Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
 		tr.Elapsed = elapsed
 		if len(r.targets) > 1 {
 			tr.Elapsed = time.Duration(sliceTime(int64(elapsed), int64(r.cfg.CompareSlice), ti))
 		}
 		for _, w := range r.all {
 			st := &w.st[ti]
-			tr.Latency.Merge(&st.hist)
+			tr.Latency.Merge(&st.lat)
 			tr.SendLag.Merge(&st.lag)
 			tr.RecvDelay.Merge(&st.recv)
 			tr.Client.Merge(&st.client)

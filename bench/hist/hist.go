@@ -1,4 +1,8 @@
-package bench
+// Package hist owns the load generator's latency histogram: an HDR-style
+// log-linear Histogram of nanoseconds with a fixed relative error, a
+// Record that never allocates, Merge for combining the per-goroutine ones
+// after a run, and the quantiles the reports print.
+package hist
 
 import (
 	"math"
@@ -30,6 +34,10 @@ const (
 	histBuckets  = (histMaxExp + 2) * histSub
 	histMaxValue = int64(1)<<(histMaxExp+histSubBits+1) - 1
 )
+
+// Resolution is the most a reported quantile can exceed the true one, as a
+// fraction of the true value (1/2^histSubBits).
+const Resolution = 1.0 / histSub
 
 func histIndex(v int64) int {
 	if v < histSub {

@@ -1,4 +1,4 @@
-package bench
+package hist
 
 import (
 	"math"
@@ -100,5 +100,23 @@ func TestHistIndexMonotoneAndUpperBound(t *testing.T) {
 	}
 	if histIndex(histMaxValue) != histBuckets-1 || histIndex(math.MaxInt64) != histBuckets-1 {
 		t.Fatal("largest values must land in the last bucket")
+	}
+}
+
+// go test -run '^$' -bench . -benchmem ./bench/hist/
+func BenchmarkHistogramRecord(b *testing.B) {
+	var h Histogram
+	vals := make([]int64, 4096)
+	for i := range vals {
+		vals[i] = int64(rand.ExpFloat64() * 1e6)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		h.Record(vals[i&4095])
+		i++
+	}
+	if h.Count() == 0 {
+		b.Fatal("nothing recorded")
 	}
 }
