@@ -18,19 +18,37 @@ func init() {
 	Register(recipe.TypeParquet, newParquet)
 }
 
-// nullText are the cell spellings read as null (pandas' default na_values).
-var nullText = map[string]bool{
-	"": true, "#N/A": true, "#N/A N/A": true, "#NA": true, "-1.#IND": true, "-1.#QNAN": true,
-	"-NaN": true, "-nan": true, "1.#IND": true, "1.#QNAN": true, "<NA>": true, "N/A": true,
-	"NA": true, "NULL": true, "NaN": true, "None": true, "n/a": true, "nan": true, "null": true,
+// IsNullText reports whether a CSV cell reads as null: empty, or one of
+// pandas' default na_values spellings.
+func IsNullText(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if len(b) > 8 {
+		return false
+	}
+	switch b[0] { // every spelling starts with one of these
+	case '#', '-', '1', '<', 'N', 'n':
+	default:
+		return false
+	}
+	switch string(b) {
+	case "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+		"<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null":
+		return true
+	}
+	return false
 }
 
-// IsNullText reports whether a CSV cell reads as null.
-func IsNullText(b []byte) bool { return len(b) == 0 || (len(b) <= 8 && nullText[string(b)]) }
+// stringBytes is a read-only view of s's bytes.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 type csvSource struct {
 	c   *recipe.CSVSource
 	opt Options
+	// Tests: block overrides csvBlock; carefulOnly turns the fast path off.
+	block       int
+	carefulOnly bool
 }
 
 func newCSV(r *recipe.Recipe, opt Options) (Source, error) {
@@ -54,11 +72,10 @@ func (s *csvSource) Fetch(ctx context.Context, sink Sink) error {
 	if recipe.NormEncoding(s.c.Encoding) == "latin-1" {
 		r = &latin1Reader{r: bufio.NewReaderSize(in.r, 1<<16)}
 	}
-	cr := csv.NewReader(r)
-	cr.Comma = rune(s.c.Delimiter[0])
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	cr.ReuseRecord = true
+	// encoding/csv reads the header straight from br (a *bufio.Reader it
+	// does not wrap again), so br then holds exactly the rows after it.
+	br := bufio.NewReaderSize(r, 1<<16)
+	cr := newCSVReader(br, rune(s.c.Delimiter[0]))
 
 	var header []string
 	for i := 0; i <= s.c.Header; i++ {
@@ -83,40 +100,9 @@ func (s *csvSource) Fetch(ctx context.Context, sink Sink) error {
 	if err != nil {
 		return err
 	}
-	vals := make([]Value, len(idx))
-	rows := 0
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return s.readErr(err)
-		}
-		if len(rec) == 1 && rec[0] == "" && len(idx) > 1 {
-			continue // blank line
-		}
-		for i, j := range idx {
-			if j >= len(rec) {
-				vals[i] = Value{Kind: Null}
-				continue
-			}
-			// A read-only view of the record's string: valid until the next
-			// Read, which is after Row returns (the Value contract).
-			b := unsafe.Slice(unsafe.StringData(rec[j]), len(rec[j]))
-			if IsNullText(b) {
-				vals[i] = Value{Kind: Null}
-			} else {
-				vals[i] = Value{Kind: String, Str: b}
-			}
-		}
-		if err := sink.Row(vals); err != nil {
-			return err
-		}
-		rows++
-		if rows&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
+	rows, err := s.fetchRows(ctx, br, cr, idx, sink)
+	if err != nil {
+		return err
 	}
 	if err := in.finish(s.c.SHA256); err != nil {
 		return err
