@@ -6,7 +6,10 @@
 // (algorithms.md §4), deterministic per seed.
 //
 // Memory: Ingest keeps 8 bytes per row (user and item int32) plus 8 with a
-// time column, and each distinct id string once; raw text is never held.
+// time column, and each distinct id string; raw text is never held. A
+// source that reads in parallel (plain CSV) feeds each worker's own id
+// dictionary, so while reading an id is held at most once per worker, and
+// the rows are held twice for a moment while the chunks are joined.
 //
 // Errors: failure.Training (exit 4) with codes min_data_violation (Fields
 // hold n_rows, n_users, n_items and each configured min_*),

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/recotem/recotem/internal/failure"
 	"github.com/recotem/recotem/internal/recipe"
@@ -54,13 +56,11 @@ func Ingest(ctx context.Context, r *recipe.Recipe, opt source.Options) (*Interac
 	}
 	b := newBuilder(r)
 	if err := src.Fetch(ctx, b); err != nil {
-		return nil, err
+		return nil, b.resolve(err)
 	}
 	d := b.finish()
 	log.Info("data_fetched", "n_rows", d.NRowsFetched)
-	dropped := dedup(d, r.Cleansing.Dedup)
-	d.DropCount = b.nullDrops + dropped
-	remap(d, b)
+	d.DropCount = b.nullDrops() + dedup(d, r.Cleansing.Dedup)
 	log.Info("data_cleansed", "n_rows", d.NRows(), "drop_count", d.DropCount)
 	if err := checkMin(d, r.Cleansing); err != nil {
 		return nil, err
@@ -97,172 +97,50 @@ func checkMin(d *Interactions, c recipe.Cleansing) error {
 	return check("items", len(d.ItemIDs), c.MinItems)
 }
 
-// builder is the Sink: it interns ids (first-seen order) and parses times.
-type builder struct {
-	dropNull   bool
-	hasTime    bool
-	tp         timeParser
-	users      idTable
-	items      idTable
-	u, i       []int32
-	t          []int64
-	fetched    int
-	nullDrops  int
-	scratch    []byte
-	timeColumn string
-}
-
-func newBuilder(r *recipe.Recipe) *builder {
-	b := &builder{dropNull: r.Cleansing.DropNullIDs, users: newIDTable(), items: newIDTable()}
-	if r.Schema.TimeColumn != nil {
-		b.hasTime = true
-		b.timeColumn = *r.Schema.TimeColumn
-		b.tp = timeParser{column: b.timeColumn}
-		if r.Schema.TimeUnit != nil {
-			b.tp.unit = unitNanos(*r.Schema.TimeUnit)
-		}
-	}
-	return b
-}
-
-// Row implements source.Sink.
-func (b *builder) Row(v []source.Value) error {
-	b.fetched++
-	if v[0].Kind == source.Null || v[1].Kind == source.Null {
-		if b.dropNull {
-			b.nullDrops++
-			return nil
-		}
-	}
-	b.scratch = idText(b.scratch[:0], v[0])
-	u := b.users.intern(b.scratch)
-	b.scratch = idText(b.scratch[:0], v[1])
-	it := b.items.intern(b.scratch)
-	if b.hasTime {
-		ts, err := b.tp.parse(v[2], b.fetched)
-		if err != nil {
-			return err
-		}
-		b.t = append(b.t, ts)
-	}
-	b.u = append(b.u, u)
-	b.i = append(b.i, it)
-	return nil
-}
-
-func (b *builder) finish() *Interactions {
-	d := &Interactions{User: b.u, Item: b.i, NRowsFetched: b.fetched}
-	if b.hasTime {
-		d.Time = b.t
-		if d.Time == nil {
-			d.Time = []int64{}
-		}
-	}
-	return d
-}
-
-// remap renumbers ids into ascending byte order.
-func remap(d *Interactions, b *builder) {
-	var ur, ir []int32
-	d.UserIDs, ur = b.users.sorted()
-	d.ItemIDs, ir = b.items.sorted()
-	for k := range d.User {
-		d.User[k] = ur[d.User[k]]
-		d.Item[k] = ir[d.Item[k]]
-	}
-}
-
-// idText renders an id as its string form (ids are always strings).
-// A null id kept with drop_null_ids: false reads "nan", as upstream's
-// str(NaN) does.
-func idText(dst []byte, v source.Value) []byte {
-	switch v.Kind {
-	case source.String:
-		return append(dst, v.Str...)
-	case source.Int, source.Time:
-		return strconv.AppendInt(dst, v.Int, 10)
-	case source.Float:
-		return strconv.AppendFloat(dst, v.Float, 'g', -1, 64)
-	case source.Bool:
-		if v.Int != 0 {
-			return append(dst, "True"...)
-		}
-		return append(dst, "False"...)
-	}
-	return append(dst, "nan"...)
-}
-
-// idTable interns id strings in first-seen order.
-type idTable struct {
-	index map[string]int32
-	ids   []string
-}
-
-func newIDTable() idTable { return idTable{index: map[string]int32{}} }
-
-func (t *idTable) intern(b []byte) int32 {
-	if k, ok := t.index[string(b)]; ok {
-		return k
-	}
-	s := string(b)
-	k := int32(len(t.ids))
-	t.index[s] = k
-	t.ids = append(t.ids, s)
-	return k
-}
-
-// sorted returns the ids in ascending byte order and old→new indexes.
-func (t *idTable) sorted() ([]string, []int32) {
-	order := make([]int32, len(t.ids))
-	for k := range order {
-		order[k] = int32(k)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		x, y := t.ids[a], t.ids[b]
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
-	ids := make([]string, len(order))
-	re := make([]int32, len(order))
-	for newIdx, old := range order {
-		ids[newIdx] = t.ids[old]
-		re[old] = int32(newIdx)
-	}
-	t.index = nil
-	return ids, re
-}
-
 // dedup removes duplicate (user,item) rows per policy, keeping row order;
-// it returns the number dropped.
+// it returns the number dropped. Rows are grouped by user (counting sort,
+// ascending row order within a user); each user's rows are then walked
+// forwards (keep_first) or backwards (keep_last) with a per-item stamp of
+// the last user that took the item, on GOMAXPROCS goroutines over ranges
+// of users.
 func dedup(d *Interactions, policy string) int {
 	if policy == recipe.DedupNone || len(d.User) == 0 {
 		return 0
 	}
-	groups := groupByUser(d.User, maxPlus1(d.User))
+	nUsers := max(len(d.UserIDs), maxPlus1(d.User))
+	nItems := max(len(d.ItemIDs), maxPlus1(d.Item))
+	groups := groupByUser(d.User, nUsers)
 	keep := make([]bool, len(d.User))
-	var buf []int32
-	for g := 0; g+1 < len(groups.start); g++ {
-		rows := groups.rows[groups.start[g]:groups.start[g+1]]
-		buf = append(buf[:0], rows...)
-		slices.SortStableFunc(buf, func(a, b int32) int { return int(d.Item[a]) - int(d.Item[b]) })
-		for k := 0; k < len(buf); {
-			j := k
-			for j+1 < len(buf) && d.Item[buf[j+1]] == d.Item[buf[k]] {
-				j++
-			}
-			if policy == recipe.DedupKeepFirst {
-				keep[buf[k]] = true
-			} else {
-				keep[buf[j]] = true
-			}
-			k = j + 1
+	// Ranges of users holding about the same number of rows.
+	nr := 4 * runtime.GOMAXPROCS(0)
+	bounds := []int{0}
+	for u, per := 0, len(d.User)/nr+1; u < nUsers; {
+		for u < nUsers && int(groups.start[u]) < len(bounds)*per {
+			u++
 		}
+		bounds = append(bounds, u)
 	}
+	first := policy == recipe.DedupKeepFirst
+	stamps := sync.Pool{New: func() any { s := make([]int32, nItems); return &s }}
+	parallelFor(len(bounds)-1, func(k int) {
+		sp := stamps.Get().(*[]int32)
+		defer stamps.Put(sp)
+		seen := *sp
+		for u := bounds[k]; u < bounds[k+1]; u++ {
+			rows := groups.rows[groups.start[u]:groups.start[u+1]]
+			mark := int32(u) + 1
+			for j := range rows {
+				r := rows[j]
+				if !first {
+					r = rows[len(rows)-1-j]
+				}
+				if it := d.Item[r]; seen[it] != mark {
+					seen[it] = mark
+					keep[r] = true
+				}
+			}
+		}
+	})
 	w := 0
 	for k := range d.User {
 		if !keep[k] {

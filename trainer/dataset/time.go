@@ -55,6 +55,9 @@ func (p *timeParser) parse(v source.Value, row int) (int64, error) {
 	case source.Float:
 		return p.fromFloat(v.Float, row)
 	case source.String:
+		if i, ok := parseDecimal(v.Str); ok {
+			return p.fromInt(i, row)
+		}
 		s := string(v.Str)
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return p.fromInt(i, row)
@@ -102,7 +105,29 @@ func (p *timeParser) fromFloat(f float64, row int) (int64, error) {
 	return int64(ns), nil
 }
 
+// fail reports a bad time at row (counted within the chunk; the builder
+// resolves it to the data row of the source).
 func (p *timeParser) fail(row int, why string) error {
+	return &rowError{row: row, column: p.column, why: why}
+}
+
+func timeFailure(column string, row int, why string) error {
 	return failure.New(failure.Training, "time_column_parse_error",
-		"time_column_parse_error: time column %q, data row %d: %s", p.column, row, why)
+		"time_column_parse_error: time column %q, data row %d: %s", column, row, why)
+}
+
+// parseDecimal is strconv.ParseInt(string(b), 10, 64) for texts of at most
+// 18 digits (which cannot overflow), without allocating; ok is false for
+// anything else, which the caller hands to strconv.
+func parseDecimal(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	u, ok := digits(b, 18)
+	if neg {
+		return -int64(u), ok
+	}
+	return int64(u), ok
 }
