@@ -51,7 +51,7 @@ func TestHotLoopAllocsOverTCP(t *testing.T) {
 	stamped := 0
 	for i := 0; i < 1000; i++ {
 		r.do(w, 0, -1, p)
-		if c := w.conns[0]; c != nil && c.arrived() > 0 {
+		if c := w.conns[0]; c != nil && c.Arrived() > 0 {
 			stamped++
 		}
 	}

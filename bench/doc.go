@@ -9,9 +9,9 @@
 // # Hot loop
 //
 // Every connection is a goroutine that owns its connection (one plain
-// net.Conn per target with a minimal HTTP/1.1 client: one Write per request,
-// the response parsed in place and discarded), its body buffer, its random
-// source and its histograms. Request
+// net.Conn per target with a minimal HTTP/1.1 client, package
+// bench/httpconn: one Write per request, the response parsed in place and
+// discarded), its body buffer, its random source and its histograms. Request
 // bodies are appended into that reused buffer from ids quoted once at setup,
 // so the steady state allocates nothing per request; BenchmarkRequestLoop* and
 // TestHotLoopAllocs prove it. Closed-loop workers share only a request budget

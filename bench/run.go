@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/recotem/recotem/bench/hist"
+	"github.com/recotem/recotem/bench/httpconn"
 )
 
 // Config is one load-generation run. The zero value of every optional field
@@ -158,7 +159,7 @@ type tstats struct {
 // worker is one connection's goroutine state. Everything here is reused
 // across requests.
 type worker struct {
-	conns [2]*httpConn // one per target
+	conns [2]*httpconn.Conn // one per target
 	buf   []byte
 	r     rng
 	st    [2]tstats
@@ -321,7 +322,7 @@ func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 		w.buf = make([]byte, 0, 4096)
 		for ti, t := range r.targets {
 			// The dialer is read at dial time, so tests may replace t.dial.
-			w.conns[ti] = newHTTPConn(func() (net.Conn, error) { return t.dial() }, cfg.Timeout)
+			w.conns[ti] = httpconn.New(func() (net.Conn, error) { return t.dial() }, cfg.Timeout)
 		}
 		w.job = make(chan int64, 1)
 		r.workers[i] = w
@@ -335,7 +336,7 @@ func (r *runner) close() {
 	for _, w := range r.workers {
 		for _, c := range w.conns {
 			if c != nil {
-				c.close()
+				c.Close()
 			}
 		}
 	}
@@ -526,7 +527,7 @@ func (r *runner) pace(p *phase, ready chan<- struct{}, begin <-chan struct{}) {
 		if p.fast && !built {
 			route, e := r.wl.pick(&pw.r)
 			pw.buf = r.wl.appendBody(pw.buf[:0], &pw.r, e)
-			pw.req = appendRequest(pw.req[:0], r.targets[0].heads[route], pw.buf)
+			pw.req = httpconn.AppendRequest(pw.req[:0], r.targets[0].heads[route], pw.buf)
 			built = true
 		}
 		for !p.stop.Load() {
@@ -565,12 +566,12 @@ func (r *runner) pace(p *phase, ready chan<- struct{}, begin <-chan struct{}) {
 			continue
 		}
 		h := w.conns[0]
-		c := h.c
+		c := h.NetConn()
 		w.sched.Store(sched)
 		now := time.Now()
 		sent := int64(now.Sub(p.start))
 		w.sent.Store(sent)
-		if err := h.send(pw.req, now); err != nil && w.state.CompareAndSwap(connBusy, connFailed) {
+		if err := h.Send(pw.req, now); err != nil && w.state.CompareAndSwap(connBusy, connFailed) {
 			// Counted here; the reader, woken, drops the connection. (If
 			// the reader's read failed first, it counts its own error.)
 			r.record(pw, p, p.targetAt(sched), sched, sent, time.Now(), 0, err, h)
@@ -586,7 +587,7 @@ func (r *runner) dismiss(p *phase) {
 	for range r.workers {
 		w := <-p.free
 		if w.state.CompareAndSwap(connIdle, connQuit) {
-			w.conns[0].c.SetReadDeadline(time.Unix(1, 0)) //nolint:errcheck // wakes the read; its onTimeout says leave
+			w.conns[0].NetConn().SetReadDeadline(time.Unix(1, 0)) //nolint:errcheck // wakes the read; its OnTimeout says leave
 		} else {
 			w.job <- -1
 		}
@@ -600,11 +601,11 @@ func (r *runner) dismiss(p *phase) {
 func (r *runner) openLoop(p *phase, w *worker) {
 	h := w.conns[0]
 	if p.fast {
-		h.onTimeout = func() bool { return r.extendRead(p, w) }
-		defer func() { h.onTimeout = nil }()
+		h.OnTimeout = func() bool { return r.extendRead(p, w) }
+		defer func() { h.OnTimeout = nil }()
 	}
 	for {
-		if p.fast && h.c != nil {
+		if p.fast && h.NetConn() != nil {
 			w.state.Store(connIdle)
 			p.free <- w
 			switch r.awaitAnswers(p, w) {
@@ -640,26 +641,25 @@ const (
 func (r *runner) awaitAnswers(p *phase, w *worker) int {
 	h := w.conns[0]
 	for {
-		h.rx.last = 0
-		code, keep, err := h.readResponse()
+		code, keep, err := h.ReadResponse()
 		parsed := time.Now()
 		switch {
 		case w.state.CompareAndSwap(connIdle, connOff):
 			// Nothing in flight: the server closed an idle connection
 			// (or sent something unasked).
-			h.close()
+			h.Close()
 			return answersOffListed
 		case w.state.CompareAndSwap(connBusy, connOff):
 			sched := w.sched.Load()
 			r.record(w, p, p.targetAt(sched), sched, w.sent.Load(), parsed, code, err, h)
 			if err != nil || !keep {
-				h.close()
+				h.Close()
 				return answersOff
 			}
 			w.state.Store(connIdle)
 			p.free <- w
 		case w.state.CompareAndSwap(connFailed, connOff):
-			h.close()
+			h.Close()
 			return answersOff
 		default: // connQuit
 			return answersLeave
@@ -667,13 +667,13 @@ func (r *runner) awaitAnswers(p *phase, w *worker) int {
 	}
 }
 
-// extendRead is the open loop's onTimeout: an idle connection waits on
+// extendRead is the open loop's OnTimeout: an idle connection waits on
 // with a fresh deadline; a request in flight times out once 7/8 of
 // Timeout has passed since its send, and otherwise waits until send +
-// Timeout. So, as in roundTrip, each request gets between 7/8 of the
-// timeout and the whole of it, and no deadline is set per request.
+// Timeout. So, as in httpconn's RoundTrip, each request gets between 7/8
+// of the timeout and the whole of it, and no deadline is set per request.
 func (r *runner) extendRead(p *phase, w *worker) bool {
-	c, t := w.conns[0].c, r.cfg.Timeout
+	c, t := w.conns[0].NetConn(), r.cfg.Timeout
 	switch w.state.Load() {
 	case connIdle:
 		c.SetReadDeadline(time.Now().Add(t)) //nolint:errcheck // a closed conn fails the next read
@@ -698,7 +698,7 @@ func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
 	route, e := r.wl.pick(&w.r)
 	w.buf = r.wl.appendBody(w.buf[:0], &w.r, e)
 	hc := w.conns[ti]
-	code, sentAt, err := hc.roundTrip(t.heads[route], w.buf)
+	code, sentAt, err := hc.RoundTrip(t.heads[route], w.buf)
 	parsed := time.Now()
 	r.record(w, p, ti, sched, int64(sentAt.Sub(p.start)), parsed, code, err, hc)
 }
@@ -706,7 +706,7 @@ func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
 // record counts one request of target ti, sent at sent (ns since the phase
 // start), its answer parsed at parsed. sched < 0 measures from the send;
 // otherwise from the scheduled start sched.
-func (r *runner) record(w *worker, p *phase, ti int, sched, sent int64, parsed time.Time, code int, err error, hc *httpConn) {
+func (r *runner) record(w *worker, p *phase, ti int, sched, sent int64, parsed time.Time, code int, err error, hc *httpconn.Conn) {
 	end := int64(parsed.Sub(p.start))
 	st := &w.st[ti]
 	// The response ends when its last byte reached our socket (the
@@ -715,7 +715,7 @@ func (r *runner) record(w *worker, p *phase, ti int, sched, sent int64, parsed t
 	// Both clock readings come from one time.Now, so the wall-clock
 	// difference is as exact as the monotonic one.
 	parsedEnd := end
-	if rx := hc.arrived(); rx > 0 && err == nil {
+	if rx := hc.Arrived(); rx > 0 && err == nil {
 		if d := parsed.UnixNano() - rx; d >= 0 && d < end-sent {
 			end -= d
 			st.recv.Record(d)

@@ -1,4 +1,4 @@
-package bench
+package httpconn
 
 import (
 	"bytes"
@@ -33,8 +33,8 @@ func (f *byteFeed) SetDeadline(time.Time) error      { return nil }
 func (f *byteFeed) SetReadDeadline(time.Time) error  { return nil }
 func (f *byteFeed) SetWriteDeadline(time.Time) error { return nil }
 
-func feedConn(data []byte, step int) *httpConn {
-	h := newHTTPConn(nil, time.Second)
+func feedConn(data []byte, step int) *Conn {
+	h := New(nil, time.Second)
 	h.c = &byteFeed{data: data, step: max(1, step)}
 	return h
 }
@@ -70,7 +70,7 @@ func FuzzReadResponse(f *testing.F) {
 			resp.Write(body)
 		}
 		resp.WriteString("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-		if resp.Len() < connReadBuf {
+		if resp.Len() < readBufSize {
 			h := feedConn(resp.Bytes(), int(step))
 			got, keep, err := h.readResponse()
 			if err != nil || got != int(code) || !keep {
@@ -92,7 +92,7 @@ func FuzzReadResponse(f *testing.F) {
 			}
 			got, _, err := h.readResponse()
 			if err != nil {
-				if !errors.Is(err, errMalformed) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errTooLarge) {
+				if !errors.Is(err, ErrMalformed) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTooLarge) {
 					t.Fatalf("unexpected error class: %v", err)
 				}
 				break

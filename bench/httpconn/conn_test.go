@@ -1,4 +1,4 @@
-package bench
+package httpconn
 
 import (
 	"errors"
@@ -12,12 +12,12 @@ import (
 // scriptConn answers each Write with the next canned response, handed out
 // step bytes per Read, so every parse path also runs across split reads.
 type scriptConn struct {
-	nullConn
-	answers []string
-	out     string
-	step    int
-	written []string
-	closed  bool
+	byteFeed // the net.Conn methods scriptConn does not define
+	answers  []string
+	out      string
+	step     int
+	written  []string
+	closed   bool
 }
 
 func (c *scriptConn) Write(b []byte) (int, error) {
@@ -46,8 +46,8 @@ func TestHTTPConnParsesResponses(t *testing.T) {
 		t.Helper()
 		for _, step := range []int{1, 3, 7, 1 << 20} {
 			sc := &scriptConn{answers: []string{answer, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"}, step: step}
-			h := newHTTPConn(func() (net.Conn, error) { return sc, nil }, time.Second)
-			code, _, err := h.roundTrip([]byte("POST /x HTTP/1.1\r\nContent-Length: "), []byte(`{}`))
+			h := New(func() (net.Conn, error) { return sc, nil }, time.Second)
+			code, _, err := h.RoundTrip([]byte("POST /x HTTP/1.1\r\nContent-Length: "), []byte(`{}`))
 			if wantErr != nil {
 				if !errors.Is(err, wantErr) {
 					t.Errorf("%s (reads of %d bytes): error %v, want %v", name, step, err, wantErr)
@@ -68,7 +68,7 @@ func TestHTTPConnParsesResponses(t *testing.T) {
 				t.Errorf("%s: wrote %q", name, sc.written[0])
 			}
 			if wantKeep { // the next response on the same connection parses from where this one ended
-				code, _, err = h.roundTrip([]byte("POST /x HTTP/1.1\r\nContent-Length: "), nil)
+				code, _, err = h.RoundTrip([]byte("POST /x HTTP/1.1\r\nContent-Length: "), nil)
 				if err != nil || code != 201 {
 					t.Errorf("%s (reads of %d bytes): second response %d, %v", name, step, code, err)
 				}
@@ -84,13 +84,13 @@ func TestHTTPConnParsesResponses(t *testing.T) {
 	f("body to EOF", "HTTP/1.1 200 OK\r\n\r\nuntil the end", 200, false, nil)
 	f("no body on 204", "HTTP/1.1 204 No Content\r\n\r\n", 204, true, nil)
 	f("interim 100 skipped", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 200, true, nil)
-	f("garbage status line", "SSH-2.0-OpenSSH\r\n\r\n", 0, false, errMalformed)
-	f("bad status code", "HTTP/1.1 2x0 OK\r\n\r\n", 0, false, errMalformed)
-	f("bad content length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 0, false, errMalformed)
-	f("bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 0, false, errMalformed)
+	f("garbage status line", "SSH-2.0-OpenSSH\r\n\r\n", 0, false, ErrMalformed)
+	f("bad status code", "HTTP/1.1 2x0 OK\r\n\r\n", 0, false, ErrMalformed)
+	f("bad content length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 0, false, ErrMalformed)
+	f("bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 0, false, ErrMalformed)
 	f("short body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 0, false, io.ErrUnexpectedEOF)
 	f("closed mid-header", "HTTP/1.1 200 OK\r\nContent-Le", 0, false, io.ErrUnexpectedEOF)
-	f("header too large", "HTTP/1.1 200 OK\r\nX: "+strings.Repeat("a", connReadBuf)+"\r\n\r\n", 0, false, errTooLarge)
+	f("header too large", "HTTP/1.1 200 OK\r\nX: "+strings.Repeat("a", readBufSize)+"\r\n\r\n", 0, false, ErrTooLarge)
 }
 
 // TestHTTPConnRedials: after the server closes a connection the next
@@ -98,12 +98,12 @@ func TestHTTPConnParsesResponses(t *testing.T) {
 // retried (the request may have reached the server).
 func TestHTTPConnRedials(t *testing.T) {
 	dials := 0
-	h := newHTTPConn(func() (net.Conn, error) {
+	h := New(func() (net.Conn, error) {
 		dials++
 		return &scriptConn{answers: []string{"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"}, step: 64}, nil
 	}, time.Second)
 	for i := 0; i < 3; i++ {
-		if code, _, err := h.roundTrip([]byte("POST / HTTP/1.1\r\nContent-Length: "), nil); err != nil || code != 200 {
+		if code, _, err := h.RoundTrip([]byte("POST / HTTP/1.1\r\nContent-Length: "), nil); err != nil || code != 200 {
 			t.Fatalf("request %d: %d, %v", i, code, err)
 		}
 	}
@@ -111,8 +111,8 @@ func TestHTTPConnRedials(t *testing.T) {
 		t.Fatalf("%d dials for 3 requests on Connection: close, want 3", dials)
 	}
 	refused := errors.New("refused")
-	h = newHTTPConn(func() (net.Conn, error) { return nil, refused }, time.Second)
-	if _, _, err := h.roundTrip(nil, nil); !errors.Is(err, refused) {
+	h = New(func() (net.Conn, error) { return nil, refused }, time.Second)
+	if _, _, err := h.RoundTrip(nil, nil); !errors.Is(err, refused) {
 		t.Fatalf("dial error %v, want %v", err, refused)
 	}
 }
