@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -39,20 +38,6 @@ func BenchmarkRequestLoopInmemServer(b *testing.B) {
 		b.Fatal("no request completed")
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
-}
-
-var sinkInt int
-
-func BenchmarkZipfDraw(b *testing.B) {
-	s, err := NewZipfSampler(100_000, 1, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := newRNG(rand.Uint64())
-	b.ReportAllocs()
-	for b.Loop() {
-		sinkInt += s.draw(&r)
-	}
 }
 
 // BenchmarkOpenLoopSendLag runs the open loop at 10,000 requests/s over the

@@ -2,9 +2,9 @@
 // connections, each waiting for its answer) and the open loop (a fixed
 // arrival rate whose latencies are measured from each request's scheduled
 // start, so a stalled server shows up instead of being hidden by coordinated
-// omission), the request workloads (endpoint mix over recipes, users and seed
-// items drawn uniformly or Zipf), the loopback guard, and the text and JSON
-// reports. The latency histogram is package bench/hist.
+// omission), the loopback guard, and the text and JSON reports. What is sent
+// (endpoint mix over recipes, users and seed items drawn uniformly or Zipf)
+// is package bench/workload; the latency histogram is bench/hist.
 //
 // # Hot loop
 //
@@ -56,9 +56,9 @@
 //
 // # Concurrency and lifetimes
 //
-// Run is safe to call from several goroutines with different Configs. An
-// IDs value is immutable after construction and may be shared by runs. A
-// hist.Histogram is not safe for concurrent use: give each goroutine its own
-// and Merge them. The package never reads the environment; cmd/recotem passes
-// the API key and every other setting in through Config.
+// Run is safe to call from several goroutines with different Configs. A
+// workload.IDs value is immutable after construction and may be shared by
+// runs. A hist.Histogram is not safe for concurrent use: give each goroutine
+// its own and Merge them. The package never reads the environment;
+// cmd/recotem passes the API key and every other setting in through Config.
 package bench

@@ -3,19 +3,20 @@ package bench
 import (
 	"errors"
 	"fmt"
+
+	"github.com/recotem/recotem/bench/workload"
 )
 
 // Sentinel errors. Match with errors.Is; cmd/recotem maps them to exit codes
-// in one place (ErrRemoteTarget → 8, ErrConfig → 2).
+// in one place (ErrRemoteTarget → 8, ErrConfig and workload.ErrNoIDs → 2).
 var (
 	// ErrRemoteTarget: the target is not a loopback address and the run was
 	// not allowed to go remote.
 	ErrRemoteTarget = errors.New("target is not a loopback address")
 	// ErrConfig: the run configuration is invalid (bad URL, no endpoint,
-	// neither duration nor request count, ...).
-	ErrConfig = errors.New("invalid bench configuration")
-	// ErrNoIDs: an id source held no ids.
-	ErrNoIDs = errors.New("no ids")
+	// neither duration nor request count, ...). It is workload.ErrConfig,
+	// so one errors.Is matches an invalid setting whichever package found it.
+	ErrConfig = workload.ErrConfig
 )
 
 // RemoteError names the target refused by the loopback guard and the

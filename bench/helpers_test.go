@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/recotem/recotem/bench/workload"
 	"github.com/recotem/recotem/internal/testenv"
 )
 
@@ -88,13 +89,13 @@ func movieLensColumn(t testing.TB, col int) [][]byte {
 	return out
 }
 
-func mustIDs(t testing.TB, ids ...string) *IDs {
+func mustIDs(t testing.TB, ids ...string) *workload.IDs {
 	t.Helper()
 	var b [][]byte
 	for _, s := range ids {
 		b = append(b, []byte(s))
 	}
-	x, err := NewIDs(b)
+	x, err := workload.NewIDs(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +131,14 @@ func (*nullConn) SetWriteDeadline(time.Time) error { return nil }
 // hotLoopRunner prepares a runner with one worker over a realistic mix.
 func hotLoopRunner(t testing.TB, target Target) (*runner, *worker, *phase) {
 	t.Helper()
-	users, err := NumericIDs(1, 10000)
+	users, err := workload.NumericIDs(1, 10000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, err := newRunner(context.Background(), Config{
 		Target: target, APIKey: "bench-key-0123456789abcdef0123456789", Connections: 1, Requests: 1,
-		Workload: Workload{Recipes: []string{"movies", "books"}, Endpoints: []Endpoint{Predict, Recommend, Related, Batch},
-			Users: users, Items: users, Dist: Zipf, Seeds: 3},
+		Workload: workload.Workload{Recipes: []string{"movies", "books"}, Endpoints: []workload.Endpoint{workload.Predict, workload.Recommend, workload.Related, workload.Batch},
+			Users: users, Items: users, Dist: workload.Zipf, Seeds: 3},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/recotem/recotem/bench/hist"
 	"github.com/recotem/recotem/bench/httpconn"
+	"github.com/recotem/recotem/bench/workload"
 )
 
 // Config is one load-generation run. The zero value of every optional field
@@ -56,7 +57,7 @@ type Config struct {
 	// switches to the other one in a compare run. 0 means 500ms.
 	CompareSlice time.Duration
 
-	Workload Workload
+	Workload workload.Workload
 
 	// Progress, if not nil, receives a live one-line status every
 	// ProgressEvery (0 means 1s), rewritten in place with '\r'. Pass a
@@ -161,7 +162,7 @@ type tstats struct {
 type worker struct {
 	conns [2]*httpconn.Conn // one per target
 	buf   []byte
-	r     rng
+	r     workload.Rand
 	st    [2]tstats
 
 	done atomic.Uint64 // requests finished (for progress)
@@ -232,7 +233,7 @@ func (p *phase) targetAt(t int64) int {
 
 type runner struct {
 	cfg     Config
-	wl      *compiled
+	wl      *workload.Compiled
 	targets []*tgt
 	workers []*worker
 	pacer   *worker   // the open loop's pacer: its requests' draws, and Unsent
@@ -273,7 +274,7 @@ func (c *Config) validate() error {
 
 // Run checks the targets, then drives the configured load and returns what
 // it measured. Failures to reach the server are results, not errors: Run
-// returns an error only for a bad Config (ErrConfig, ErrNoIDs) or a refused
+// returns an error only for a bad Config (ErrConfig, workload.ErrNoIDs) or a refused
 // target (ErrRemoteTarget). Cancelling ctx ends the run early with the
 // results so far.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -308,7 +309,7 @@ func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 		}
 		r.targets = append(r.targets, &tgt{ep: ep})
 	}
-	wl, err := compileWorkload(cfg.Workload)
+	wl, err := workload.Compile(cfg.Workload)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +319,7 @@ func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 	}
 	r.workers = make([]*worker, cfg.Connections)
 	for i := range r.workers {
-		w := &worker{r: newRNG(cfg.Workload.Seed + uint64(i)*0x9e3779b97f4a7c15 + 1)}
+		w := &worker{r: workload.NewRand(cfg.Workload.Seed + uint64(i)*0x9e3779b97f4a7c15 + 1)}
 		w.buf = make([]byte, 0, 4096)
 		for ti, t := range r.targets {
 			// The dialer is read at dial time, so tests may replace t.dial.
@@ -327,7 +328,7 @@ func newRunner(ctx context.Context, cfg Config) (*runner, error) {
 		w.job = make(chan int64, 1)
 		r.workers[i] = w
 	}
-	r.pacer = &worker{r: newRNG(cfg.Workload.Seed + uint64(len(r.workers))*0x9e3779b97f4a7c15 + 1), buf: make([]byte, 0, 4096), req: make([]byte, 0, 4096)}
+	r.pacer = &worker{r: workload.NewRand(cfg.Workload.Seed + uint64(len(r.workers))*0x9e3779b97f4a7c15 + 1), buf: make([]byte, 0, 4096), req: make([]byte, 0, 4096)}
 	r.all = append(r.workers[:len(r.workers):len(r.workers)], r.pacer)
 	return r, nil
 }
@@ -396,12 +397,10 @@ func (r *runner) setupTarget(t *tgt) {
 		hdr = append(hdr, "\r\n"...)
 	}
 	hdr = append(hdr, "Content-Length: "...)
-	t.heads = make([][]byte, len(r.wl.recipes)*int(numEndpoints))
-	for ri := range r.wl.recipes {
-		for e := Endpoint(0); e < numEndpoints; e++ {
-			h := []byte("POST " + t.ep.prefix + r.wl.path(ri, e))
-			t.heads[ri*int(numEndpoints)+int(e)] = append(h, hdr...)
-		}
+	t.heads = make([][]byte, r.wl.Routes())
+	for route := range t.heads {
+		h := []byte("POST " + t.ep.prefix + r.wl.Path(route))
+		t.heads[route] = append(h, hdr...)
 	}
 }
 
@@ -525,8 +524,8 @@ func (r *runner) pace(p *phase, ready chan<- struct{}, begin <-chan struct{}) {
 			return
 		}
 		if p.fast && !built {
-			route, e := r.wl.pick(&pw.r)
-			pw.buf = r.wl.appendBody(pw.buf[:0], &pw.r, e)
+			route, e := r.wl.Pick(&pw.r)
+			pw.buf = r.wl.AppendBody(pw.buf[:0], &pw.r, e)
 			pw.req = httpconn.AppendRequest(pw.req[:0], r.targets[0].heads[route], pw.buf)
 			built = true
 		}
@@ -695,8 +694,8 @@ func (r *runner) extendRead(p *phase, w *worker) bool {
 // the send; otherwise from the scheduled start sched (ns since phase start).
 func (r *runner) do(w *worker, ti int, sched int64, p *phase) {
 	t := r.targets[ti]
-	route, e := r.wl.pick(&w.r)
-	w.buf = r.wl.appendBody(w.buf[:0], &w.r, e)
+	route, e := r.wl.Pick(&w.r)
+	w.buf = r.wl.AppendBody(w.buf[:0], &w.r, e)
 	hc := w.conns[ti]
 	code, sentAt, err := hc.RoundTrip(t.heads[route], w.buf)
 	parsed := time.Now()

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/recotem/recotem/bench/workload"
 )
 
 // apiServer is a fake recotem: it checks the key, the route and the body,
@@ -57,13 +59,13 @@ func TestRunClosedLoopMovieLensUsers(t *testing.T) {
 		srv.known[string(u)] = true
 	}
 	url := startServer(t, srv.handle)
-	ids, err := NewIDs(users)
+	ids, err := workload.NewIDs(users)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := Run(context.Background(), Config{
 		Target: Target{URL: url}, APIKey: srv.key, Connections: 4, Requests: 2000,
-		Workload: Workload{Recipes: []string{"movies"}, Endpoints: []Endpoint{Recommend}, Users: ids, Dist: Zipf},
+		Workload: workload.Workload{Recipes: []string{"movies"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: ids, Dist: workload.Zipf},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +98,7 @@ func TestRunWarmupIsNotCounted(t *testing.T) {
 	url := startServer(t, func(ctx *fasthttp.RequestCtx) { served.Add(1) })
 	res, err := Run(context.Background(), Config{
 		Target: Target{URL: url}, Connections: 2, Requests: 100, Warmup: 100 * time.Millisecond,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Predict}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Predict}, Users: mustIDs(t, "u")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +120,7 @@ func TestRunTransportErrorsAreCounted(t *testing.T) {
 	ln.Close() // nothing listens there now
 	res, err := Run(context.Background(), Config{
 		Target: Target{URL: "http://" + addr}, Connections: 2, Requests: 20, Timeout: time.Second,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +143,7 @@ func TestRunOverUnixSocket(t *testing.T) {
 	t.Cleanup(func() { srv.Shutdown() })
 	res, err := Run(context.Background(), Config{
 		Target: Target{URL: "http://recotem.local", UDS: sock}, Connections: 2, Requests: 50,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -162,14 +164,14 @@ func TestRunOverUnixSocket(t *testing.T) {
 func TestRunRefusesRemoteTarget(t *testing.T) {
 	_, err := Run(context.Background(), Config{
 		Target: Target{URL: "http://192.0.2.10:8080"}, Requests: 1,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if !errors.Is(err, ErrRemoteTarget) {
 		t.Fatalf("got %v, want ErrRemoteTarget", err)
 	}
 	_, err = Run(context.Background(), Config{
 		Target: Target{URL: "http://127.0.0.1:1"}, Compare: Target{URL: "http://192.0.2.10:8080"}, Requests: 1,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if !errors.Is(err, ErrRemoteTarget) {
 		t.Fatalf("compare target: got %v, want ErrRemoteTarget", err)
@@ -177,7 +179,7 @@ func TestRunRefusesRemoteTarget(t *testing.T) {
 }
 
 func TestRunConfigErrors(t *testing.T) {
-	wl := Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")}
+	wl := workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")}
 	f := func(c Config) {
 		t.Helper()
 		c.Workload = wl
@@ -198,7 +200,7 @@ func TestOpenLoopKeepsItsSchedule(t *testing.T) {
 	url := startServer(t, okHandler)
 	res, err := Run(context.Background(), Config{
 		Target: Target{URL: url}, Connections: 8, Rate: 400, Duration: 500 * time.Millisecond,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +236,7 @@ func slowServer(t *testing.T, service time.Duration) string {
 func TestOpenLoopShowsBacklogClosedLoopHidesIt(t *testing.T) {
 	const service = 20 * time.Millisecond
 	url := slowServer(t, service)
-	wl := Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")}
+	wl := workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")}
 	run := func(rate float64, dur time.Duration) Report {
 		t.Helper()
 		res, err := Run(context.Background(), Config{Target: Target{URL: url}, Connections: 4, Rate: rate, Duration: dur, Timeout: 10 * time.Second, Workload: wl})
@@ -270,7 +272,7 @@ func TestOpenLoopCountsUnsentBacklog(t *testing.T) {
 	url := slowServer(t, 20*time.Millisecond) // 50/s
 	res, err := Run(context.Background(), Config{
 		Target: Target{URL: url}, Connections: 2, Rate: 200, Duration: 300 * time.Millisecond, Timeout: 200 * time.Millisecond,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +293,7 @@ func TestCompareAlternatesTargets(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Target: Target{URL: fast}, Compare: Target{URL: slow}, Connections: 2,
 		Duration: 800 * time.Millisecond, CompareSlice: 100 * time.Millisecond,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -336,7 +338,7 @@ func TestRunCancelReturnsPromptly(t *testing.T) {
 	start := time.Now()
 	_, err := Run(ctx, Config{
 		Target: Target{URL: url}, Connections: 2, Rate: 1, Requests: 1_000_000,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -370,7 +372,7 @@ func TestProgressLine(t *testing.T) {
 	_, err := Run(context.Background(), Config{
 		Target: Target{URL: url}, Connections: 2, Rate: 1000, Duration: 400 * time.Millisecond,
 		Progress: &out, ProgressEvery: 100 * time.Millisecond,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +406,7 @@ func TestOpenLoopReconnectsAndTimesOut(t *testing.T) {
 	})
 	res, err := Run(context.Background(), Config{
 		Target: Target{URL: url}, Connections: 4, Rate: 400, Duration: 500 * time.Millisecond, Timeout: 150 * time.Millisecond,
-		Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "u", "v", "w", "x", "y", "z", "a", "b", "c", "stall")},
+		Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u", "v", "w", "x", "y", "z", "a", "b", "c", "stall")},
 	})
 	if err != nil {
 		t.Fatal(err)

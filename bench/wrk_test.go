@@ -19,6 +19,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/recotem/recotem/bench/workload"
 	"github.com/recotem/recotem/internal/testenv"
 )
 
@@ -113,7 +114,7 @@ func TestAgreesWithWrk(t *testing.T) {
 
 		res, err := Run(context.Background(), Config{
 			Target: Target{URL: url}, Connections: conns, Duration: round,
-			Workload: Workload{Recipes: []string{"r"}, Endpoints: []Endpoint{Recommend}, Users: mustIDs(t, "1")},
+			Workload: workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "1")},
 		})
 		if err != nil {
 			t.Fatal(err)

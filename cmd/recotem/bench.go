@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/recotem/recotem/bench"
+	"github.com/recotem/recotem/bench/workload"
 	"github.com/recotem/recotem/internal/envconfig"
 	"github.com/recotem/recotem/internal/logx"
 )
@@ -97,17 +98,17 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if len(*endpoints) == 0 {
 		*endpoints = []string{"recommend"}
 	}
-	var eps []bench.Endpoint
+	var eps []workload.Endpoint
 	for _, s := range *endpoints {
 		for _, part := range strings.Split(s, ",") {
-			e, err := bench.ParseEndpoint(part)
+			e, err := workload.ParseEndpoint(part)
 			if err != nil {
 				return usageErr("%v", err)
 			}
 			eps = append(eps, e)
 		}
 	}
-	d, err := bench.ParseDist(*dist)
+	d, err := workload.ParseDist(*dist)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -130,7 +131,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		apiKey = strings.TrimRight(string(b), "\r\n")
 	}
 
-	wl := bench.Workload{Dist: d, ZipfS: *zipfS, Limit: *limit, Seeds: *seeds, BatchSize: *batchSize, Seed: *seed, Recipes: *recipes, Endpoints: eps}
+	wl := workload.Workload{Dist: d, ZipfS: *zipfS, Limit: *limit, Seeds: *seeds, BatchSize: *batchSize, Seed: *seed, Recipes: *recipes, Endpoints: eps}
 	if *artifact != "" {
 		ring, err := env.KeyRing()
 		if err != nil {
@@ -141,7 +142,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "Configuration error: RECOTEM_SIGNING_KEYS is required to verify --artifact")
 			return 8
 		}
-		wl.Users, wl.Items, err = bench.ArtifactIDs(*artifact, ring, env.Limits())
+		wl.Users, wl.Items, err = workload.ArtifactIDs(*artifact, ring, env.Limits())
 		if errors.Is(err, fs.ErrNotExist) {
 			return usageErr("--artifact: %v", err)
 		}
@@ -150,11 +151,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			return 5
 		}
 	}
-	readIDs := func(flag, path string, dst **bench.IDs) int {
+	readIDs := func(flag, path string, dst **workload.IDs) int {
 		if path == "" {
 			return 0
 		}
-		x, err := bench.ReadIDsFile(path)
+		x, err := workload.ReadIDsFile(path)
 		if err != nil {
 			return usageErr("%s: %v", flag, err)
 		}
@@ -174,7 +175,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return rc
 	}
 	if wl.Users == nil || wl.Items == nil {
-		def, _ := bench.NumericIDs(1, 1000)
+		def, _ := workload.NumericIDs(1, 1000)
 		if wl.Users == nil {
 			wl.Users = def
 		}
@@ -213,7 +214,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, bench.ErrRemoteTarget):
 		fmt.Fprintf(stderr, "Configuration error: %v\n", err)
 		return 8
-	case errors.Is(err, bench.ErrConfig), errors.Is(err, bench.ErrNoIDs):
+	case errors.Is(err, bench.ErrConfig), errors.Is(err, workload.ErrNoIDs):
 		return usageErr("%v", err)
 	case err != nil:
 		fmt.Fprintf(stderr, "recotem bench: %v\n", err)

@@ -1,4 +1,4 @@
-package bench
+package workload
 
 import (
 	"encoding/json"
@@ -67,14 +67,14 @@ func TestBodiesMatchAPIShapes(t *testing.T) {
 			t.Fatalf("user_id missing or unknown: %+v", s)
 		}
 	}
-	c, err := compileWorkload(Workload{Recipes: []string{"movies"}, Endpoints: []Endpoint{Predict, Recommend, Related, Batch, BatchRelated},
+	c, err := Compile(Workload{Recipes: []string{"movies"}, Endpoints: []Endpoint{Predict, Recommend, Related, Batch, BatchRelated},
 		Users: users, Items: items, Limit: 7, Seeds: 3, BatchSize: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRNG(1)
+	r := NewRand(1)
 	for e := Endpoint(0); e < numEndpoints; e++ {
-		b := c.appendBody(nil, &r, e)
+		b := c.AppendBody(nil, &r, e)
 		switch e {
 		case Predict:
 			var s single
@@ -122,6 +122,9 @@ func TestBodiesMatchAPIShapes(t *testing.T) {
 		if got := c.path(0, e); got != want {
 			t.Fatalf("%v path %q, want %q", e, got, want)
 		}
+		if got := c.Path(int(e)); got != want {
+			t.Fatalf("route %d path %q, want %q", e, got, want)
+		}
 	}
 }
 
@@ -130,22 +133,22 @@ func TestWorkloadMixAndZipfSkew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := compileWorkload(Workload{Recipes: []string{"a", "b"}, Endpoints: []Endpoint{Recommend, Recommend, Predict},
+	c, err := Compile(Workload{Recipes: []string{"a", "b"}, Endpoints: []Endpoint{Recommend, Recommend, Predict},
 		Users: users, Dist: Zipf, ZipfS: 1.1, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRNG(2)
+	r := NewRand(2)
 	var perRecipe [2]int
 	var perEndpoint [numEndpoints]int
 	hot := string(users.Quoted(c.userS.IndexOfRank(0)))
 	hotCount := 0
 	const n = 30000
 	for i := 0; i < n; i++ {
-		route, e := c.pick(&r)
+		route, e := c.Pick(&r)
 		perRecipe[route/int(numEndpoints)]++
 		perEndpoint[e]++
-		if strings.Contains(string(c.appendBody(nil, &r, e)), ":"+hot+",") {
+		if strings.Contains(string(c.AppendBody(nil, &r, e)), ":"+hot+",") {
 			hotCount++
 		}
 	}
@@ -165,7 +168,7 @@ func TestCompileWorkloadErrors(t *testing.T) {
 	users := mustIDs(t, "u")
 	f := func(w Workload, want error) {
 		t.Helper()
-		if _, err := compileWorkload(w); !errors.Is(err, want) {
+		if _, err := Compile(w); !errors.Is(err, want) {
 			t.Fatalf("%+v: got %v, want %v", w, err, want)
 		}
 	}
@@ -187,4 +190,17 @@ func TestParseEndpoint(t *testing.T) {
 	if _, err := ParseEndpoint("rank"); !errors.Is(err, ErrConfig) {
 		t.Fatal("unknown endpoint accepted")
 	}
+}
+
+func mustIDs(t testing.TB, ids ...string) *IDs {
+	t.Helper()
+	b := make([][]byte, len(ids))
+	for i, s := range ids {
+		b[i] = []byte(s)
+	}
+	x, err := NewIDs(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
 }

@@ -1,4 +1,12 @@
-package bench
+// Package workload owns what the load generator sends: the endpoint mix
+// over recipes (Workload, Endpoint), the id tables requests draw users and
+// seed items from (IDs: read from files, a verified artifact or a numeric
+// range, each id quoted once), how ids are drawn (Sampler: uniform, or Zipf
+// over a seeded permutation), each worker's random source (Rand), and the
+// request paths and JSON bodies built from them (Compiled), which append
+// into a caller's buffer and never allocate. It knows nothing of
+// connections, schedules or statistics: package bench drives it.
+package workload
 
 import (
 	"fmt"
@@ -63,8 +71,9 @@ type Workload struct {
 	Seed      uint64     // seeds the Zipf permutation and the workers' random sources
 }
 
-// compiled is a Workload with every constant byte prepared.
-type compiled struct {
+// Compiled is a Workload with every constant byte prepared. It is
+// immutable and safe for concurrent use; each goroutine passes its own Rand.
+type Compiled struct {
 	recipes   []string // path-escaped
 	endpoints []Endpoint
 	users     *IDs
@@ -76,8 +85,10 @@ type compiled struct {
 	batch     int
 }
 
-func compileWorkload(w Workload) (*compiled, error) {
-	c := &compiled{endpoints: w.Endpoints, users: w.Users, items: w.Items}
+// Compile checks w, applies its defaults and prepares its paths, samplers
+// and constant body bytes. Errors are ErrConfig or ErrNoIDs.
+func Compile(w Workload) (*Compiled, error) {
+	c := &Compiled{endpoints: w.Endpoints, users: w.Users, items: w.Items}
 	if len(w.Recipes) == 0 {
 		return nil, configErr("no recipe")
 	}
@@ -153,8 +164,17 @@ func compileWorkload(w Workload) (*compiled, error) {
 	return c, nil
 }
 
+// Routes is the number of routes: len(Recipes) × the number of endpoints.
+// Pick returns indexes into [0, Routes).
+func (c *Compiled) Routes() int { return len(c.recipes) * int(numEndpoints) }
+
+// Path is the request path of route, without a prefix.
+func (c *Compiled) Path(route int) string {
+	return c.path(route/int(numEndpoints), Endpoint(route%int(numEndpoints)))
+}
+
 // path is the request path of endpoint e on recipe r, without a prefix.
-func (c *compiled) path(r int, e Endpoint) string {
+func (c *Compiled) path(r int, e Endpoint) string {
 	name := c.recipes[r]
 	switch e {
 	case Predict:
@@ -171,9 +191,9 @@ func (c *compiled) path(r int, e Endpoint) string {
 	return ""
 }
 
-// pick draws the route of the next request: an index into the
-// len(recipes)×numEndpoints path table, and its endpoint.
-func (c *compiled) pick(r *rng) (route int, e Endpoint) {
+// Pick draws the route of the next request, an index into [0, Routes),
+// and its endpoint.
+func (c *Compiled) Pick(r *Rand) (route int, e Endpoint) {
 	ri := 0
 	if len(c.recipes) > 1 {
 		ri = r.Intn(len(c.recipes))
@@ -185,8 +205,9 @@ func (c *compiled) pick(r *rng) (route int, e Endpoint) {
 	return ri*int(numEndpoints) + int(e), e
 }
 
-// appendBody appends the JSON body of one request of endpoint e.
-func (c *compiled) appendBody(dst []byte, r *rng, e Endpoint) []byte {
+// AppendBody appends the JSON body of one request of endpoint e, drawing
+// its ids with r.
+func (c *Compiled) AppendBody(dst []byte, r *Rand, e Endpoint) []byte {
 	switch e {
 	case Predict:
 		dst = append(dst, `{"user_id":`...)
@@ -215,7 +236,7 @@ func (c *compiled) appendBody(dst []byte, r *rng, e Endpoint) []byte {
 	return dst
 }
 
-func (c *compiled) appendUser(dst []byte, r *rng) []byte {
+func (c *Compiled) appendUser(dst []byte, r *Rand) []byte {
 	dst = append(dst, `{"user_id":`...)
 	dst = append(dst, c.users.Quoted(c.userS.draw(r))...)
 	dst = append(dst, `,"limit":`...)
@@ -223,7 +244,7 @@ func (c *compiled) appendUser(dst []byte, r *rng) []byte {
 	return append(dst, '}')
 }
 
-func (c *compiled) appendRelated(dst []byte, r *rng) []byte {
+func (c *Compiled) appendRelated(dst []byte, r *Rand) []byte {
 	dst = append(dst, `{"seed_items":[`...)
 	for i := 0; i < c.seeds; i++ {
 		if i > 0 {

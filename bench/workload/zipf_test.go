@@ -1,7 +1,8 @@
-package bench
+package workload
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -30,7 +31,7 @@ func TestZipfSamplerFrequenciesMatchLaw(t *testing.T) {
 		// pooled into one cell so every cell expects >= 20 draws.
 		const draws = 200_000
 		counts := make([]int, n)
-		r := newRNG(9)
+		r := NewRand(9)
 		for i := 0; i < draws; i++ {
 			counts[smp.rank(&r)]++
 		}
@@ -104,7 +105,7 @@ func TestUniformSamplerCoversRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	var counts [7]int
-	r := newRNG(1)
+	r := NewRand(1)
 	for i := 0; i < 70000; i++ {
 		counts[smp.draw(&r)]++
 	}
@@ -143,4 +144,19 @@ func TestParseDist(t *testing.T) {
 	f("uniform", Uniform, true)
 	f("Zipf", Zipf, true)
 	f("pareto", 0, false)
+}
+
+// go test -run '^$' -bench . -benchmem ./bench/workload/
+var sinkInt int
+
+func BenchmarkZipfDraw(b *testing.B) {
+	s, err := NewZipfSampler(100_000, 1, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := NewRand(rand.Uint64())
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkInt += s.draw(&r)
+	}
 }

@@ -1,4 +1,4 @@
-package bench
+package workload
 
 import (
 	"fmt"
@@ -77,7 +77,7 @@ func NewZipfSampler(n int, s float64, seed uint64) (*Sampler, error) {
 	for i := range perm {
 		perm[i] = int32(i)
 	}
-	r := newRNG(seed)
+	r := NewRand(seed)
 	for i := n - 1; i > 0; i-- {
 		j := r.Intn(i + 1)
 		perm[i], perm[j] = perm[j], perm[i]
@@ -89,7 +89,7 @@ func NewZipfSampler(n int, s float64, seed uint64) (*Sampler, error) {
 func (s *Sampler) N() int { return s.n }
 
 // Rank draws a popularity rank in [0, n) (for uniform, the index itself).
-func (s *Sampler) rank(r *rng) int {
+func (s *Sampler) rank(r *Rand) int {
 	if s.cdf == nil {
 		return r.Intn(s.n)
 	}
@@ -126,4 +126,4 @@ func (s *Sampler) Prob(k int) float64 {
 	return p / s.cdf[len(s.cdf)-1]
 }
 
-func (s *Sampler) draw(r *rng) int { return s.IndexOfRank(s.rank(r)) }
+func (s *Sampler) draw(r *Rand) int { return s.IndexOfRank(s.rank(r)) }
