@@ -50,7 +50,26 @@ type chunk struct {
 	nullDrops int
 	tp        timeParser
 	scratch   []byte
+	// Ids waiting for their lookup, resolved a batch at a time (flush).
+	pu, pi []pendingID
 }
+
+// pendingID is an id whose key alone identifies it (a number, or a text
+// of at most 8 bytes), so its lookup can wait until the row's bytes are
+// gone: pos is its row in the chunk.
+type pendingID struct {
+	key uint64
+	n   uint32 // text length, or numKey
+	pos int32
+}
+
+// numKey marks a pendingID that holds a number.
+const numKey = 1 << 30
+
+// lookupBatch is how many rows' ids wait before a flush. Looking up a
+// batch at once lets the cache misses of its table reads overlap, which
+// is most of the cost of interning ids from large dictionaries.
+const lookupBatch = 32
 
 func newBuilder(r *recipe.Recipe) *builder {
 	b := &builder{dropNull: r.Cleansing.DropNullIDs}
@@ -77,9 +96,11 @@ func (b *builder) Chunk(w, seq int) source.Sink {
 	for len(b.last) <= w {
 		b.last = append(b.last, nil)
 	}
-	// Worker w's previous chunk is complete: size this one like it, with
-	// a little room, so appends rarely reallocate.
+	// Worker w's previous chunk is complete (and this is worker w's
+	// goroutine): finish its lookups, and size this chunk like it, with a
+	// little room, so appends rarely reallocate.
 	if p := b.last[w]; p != nil {
+		p.flush()
 		b.hint = len(p.u) + len(p.u)/16 + 64
 	}
 	c := &chunk{b: b, d: b.dicts[w], w: w, seq: seq, tp: timeParser{column: b.timeColumn, unit: b.unit}}
@@ -111,8 +132,6 @@ func (c *chunk) Row(v []source.Value) error {
 			return nil
 		}
 	}
-	u := c.d.users.intern(v[0], &c.scratch)
-	it := c.d.items.intern(v[1], &c.scratch)
 	if c.b.hasTime {
 		ts, err := c.tp.parse(v[2], c.fetched)
 		if err != nil {
@@ -124,9 +143,33 @@ func (c *chunk) Row(v []source.Value) error {
 		}
 		c.t = append(c.t, ts)
 	}
+	pos := int32(len(c.u))
+	var u, it int32
+	if p, ok := c.d.users.pending(v[0], &c.scratch); ok {
+		p.pos = pos
+		c.pu = append(c.pu, p)
+	} else {
+		u = c.d.users.intern(v[0], &c.scratch)
+	}
+	if p, ok := c.d.items.pending(v[1], &c.scratch); ok {
+		p.pos = pos
+		c.pi = append(c.pi, p)
+	} else {
+		it = c.d.items.intern(v[1], &c.scratch)
+	}
 	c.u = append(c.u, u)
 	c.i = append(c.i, it)
+	if len(c.pu) >= lookupBatch || len(c.pi) >= lookupBatch {
+		c.flush()
+	}
 	return nil
+}
+
+// flush resolves the pending ids.
+func (c *chunk) flush() {
+	c.d.users.resolve(c.pu, c.u)
+	c.d.items.resolve(c.pi, c.i)
+	c.pu, c.pi = c.pu[:0], c.pi[:0]
 }
 
 // rowError is a time parse failure at a row counted within its chunk;
@@ -161,6 +204,11 @@ func (b *builder) resolve(err error) error {
 // finish builds the Interactions: id maps in ascending byte order, rows
 // in source order with ids renumbered to match.
 func (b *builder) finish() *Interactions {
+	for _, c := range b.last {
+		if c != nil {
+			c.flush()
+		}
+	}
 	users := make([]*idDict, len(b.dicts))
 	items := make([]*idDict, len(b.dicts))
 	for w, d := range b.dicts {
@@ -284,11 +332,12 @@ const denseMax = 1 << 22
 // live in an arena, so a new id costs no allocation of its own and a known
 // one costs no allocation at all.
 type idDict struct {
-	text  textTable
-	num   map[uint64]int32
-	dense []int32 // dense[v] = local id + 1; 0 = not seen
-	ids   []string
-	arena []byte
+	text    textTable
+	num     map[uint64]int32
+	dense   []int32 // dense[v] = local id + 1; 0 = not seen
+	ids     []string
+	arena   []byte
+	touched uint64 // keeps resolve's early reads
 }
 
 func newIDDict() idDict { return idDict{num: map[uint64]int32{}} }
@@ -306,6 +355,57 @@ func (t *idDict) intern(v source.Value, scratch *[]byte) int32 {
 	return t.internText(*scratch)
 }
 
+// pending returns v's key if the key alone identifies it.
+func (t *idDict) pending(v source.Value, scratch *[]byte) (pendingID, bool) {
+	b := v.Str
+	switch v.Kind {
+	case source.String:
+	case source.Int:
+		if v.Int >= 0 {
+			return pendingID{key: uint64(v.Int), n: numKey}, true
+		}
+		fallthrough
+	default:
+		*scratch = idText((*scratch)[:0], v)
+		b = *scratch
+	}
+	if n, ok := canonicalUint(b); ok {
+		return pendingID{key: n, n: numKey}, true
+	}
+	if len(b) > 8 {
+		return pendingID{}, false
+	}
+	return pendingID{key: shortKey(b), n: uint32(len(b))}, true
+}
+
+// resolve looks the pending ids up and writes their local ids to dst.
+func (t *idDict) resolve(p []pendingID, dst []int32) {
+	if len(p) == 0 {
+		return
+	}
+	// Read each id's slot first: independent loads, whose cache misses
+	// overlap; the lookups that follow then mostly hit the cache.
+	var touch uint64
+	mask := uint64(len(t.text.slots) - 1)
+	for _, e := range p {
+		if e.n == numKey {
+			if e.key < uint64(len(t.dense)) {
+				touch += uint64(t.dense[e.key])
+			}
+		} else if len(t.text.slots) > 0 {
+			touch += t.text.slots[slotHash(e.key, e.n)&mask].key
+		}
+	}
+	t.touched += touch
+	for _, e := range p {
+		if e.n == numKey {
+			dst[e.pos] = t.internNum(e.key)
+		} else {
+			dst[e.pos] = t.text.lookup(e.key, e.n, nil, t)
+		}
+	}
+}
+
 func (t *idDict) internText(b []byte) int32 {
 	if n, ok := canonicalUint(b); ok {
 		return t.internNum(n)
@@ -318,6 +418,13 @@ func (t *idDict) add(b []byte) int32 {
 	k := int32(len(t.ids))
 	t.ids = append(t.ids, t.store(b))
 	return k
+}
+
+// addShort adds the text of length n ≤ 8 whose bytes are key.
+func (t *idDict) addShort(key uint64, n uint32) int32 {
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], key)
+	return t.add(buf[:n])
 }
 
 func (t *idDict) internNum(n uint64) int32 {
@@ -380,17 +487,27 @@ const longFlag = 1 << 31
 var textSeed = maphash.MakeSeed()
 
 func (h *textTable) intern(b []byte, d *idDict) int32 {
-	var key uint64
-	n := uint32(len(b))
-	switch {
-	case len(b) > 8:
-		key = maphash.Bytes(textSeed, b)
-		n |= longFlag
-	case len(b) >= 4:
-		key = uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[len(b)-4:]))<<(8*(len(b)-4))
-	case len(b) > 0:
-		key = uint64(b[0]) | uint64(b[len(b)/2])<<(8*(len(b)/2)) | uint64(b[len(b)-1])<<(8*(len(b)-1))
+	if len(b) > 8 {
+		return h.lookup(maphash.Bytes(textSeed, b), uint32(len(b))|longFlag, b, d)
 	}
+	return h.lookup(shortKey(b), uint32(len(b)), b, d)
+}
+
+// shortKey is a text of at most 8 bytes as a number: its bytes,
+// little-endian, zero-padded.
+func shortKey(b []byte) uint64 {
+	switch {
+	case len(b) >= 4:
+		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[len(b)-4:]))<<(8*(len(b)-4))
+	case len(b) > 0:
+		return uint64(b[0]) | uint64(b[len(b)/2])<<(8*(len(b)/2)) | uint64(b[len(b)-1])<<(8*(len(b)-1))
+	}
+	return 0
+}
+
+// lookup finds or adds the text of (key, n); b is the text, or nil for a
+// short one (the key holds its bytes).
+func (h *textTable) lookup(key uint64, n uint32, b []byte, d *idDict) int32 {
 	if 2*(h.count+1) > len(h.slots) {
 		h.grow()
 	}
@@ -398,7 +515,12 @@ func (h *textTable) intern(b []byte, d *idDict) int32 {
 	for i := slotHash(key, n) & mask; ; i = (i + 1) & mask {
 		s := &h.slots[i]
 		if s.id == 0 {
-			k := d.add(b)
+			var k int32
+			if b == nil {
+				k = d.addShort(key, n)
+			} else {
+				k = d.add(b)
+			}
 			*s = textSlot{key: key, n: n, id: k + 1}
 			h.count++
 			return k

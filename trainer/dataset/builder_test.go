@@ -159,7 +159,7 @@ func chunked(r *recipe.Recipe, rows [][]source.Value, rng *rand.Rand, workers in
 	perWorker := make([][]job, workers)
 	seq := 0
 	for lo := 0; ; {
-		hi := min(len(rows), lo+rng.IntN(8))
+		hi := min(len(rows), lo+rng.IntN([]int{8, 80}[rng.IntN(2)])) // some chunks span lookup batches
 		w := rng.IntN(workers)
 		perWorker[w] = append(perWorker[w], job{seq, lo, hi})
 		seq++
@@ -228,7 +228,7 @@ func randomValue(rng *rand.Rand) source.Value {
 func TestBuilderChunksMatchSequential(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 300 {
-		n := rng.IntN(60)
+		n := rng.IntN(200)
 		rows := make([][]source.Value, n)
 		for k := range rows {
 			tv := source.Value{Kind: source.String, Str: []byte(strconv.Itoa(rng.IntN(50)))}
