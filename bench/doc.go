@@ -2,16 +2,20 @@
 // connections, each waiting for its answer) and the open loop (a fixed
 // arrival rate whose latencies are measured from each request's scheduled
 // start, so a stalled server shows up instead of being hidden by coordinated
-// omission), the loopback guard, and the text and JSON reports. What is sent
-// (endpoint mix over recipes, users and seed items drawn uniformly or Zipf)
-// is package bench/workload; the latency histogram is bench/hist.
+// omission), the loopback guard, the precise pacer and the generator's own
+// CPU use. Run returns a report.Result. Its parts live in sub-packages, each
+// with one job: bench/workload (what is sent: endpoint mix over recipes,
+// users and seed items drawn uniformly or Zipf, request bodies),
+// bench/httpconn (the HTTP/1.1 client connection and its kernel receive
+// timestamps), bench/hist (the latency histogram) and bench/report (the
+// Result, its summary and the text and JSON outputs).
 //
 // # Hot loop
 //
 // Every connection is a goroutine that owns its connection (one plain
-// net.Conn per target with a minimal HTTP/1.1 client, package
-// bench/httpconn: one Write per request, the response parsed in place and
-// discarded), its body buffer, its random source and its histograms. Request
+// net.Conn per target with a minimal HTTP/1.1 client: one Write per request,
+// the response parsed in place and discarded), its body buffer, its random
+// source and its histograms. Request
 // bodies are appended into that reused buffer from ids quoted once at setup,
 // so the steady state allocates nothing per request; BenchmarkRequestLoop* and
 // TestHotLoopAllocs prove it. Closed-loop workers share only a request budget

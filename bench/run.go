@@ -16,6 +16,7 @@ import (
 
 	"github.com/recotem/recotem/bench/hist"
 	"github.com/recotem/recotem/bench/httpconn"
+	"github.com/recotem/recotem/bench/report"
 	"github.com/recotem/recotem/bench/workload"
 )
 
@@ -64,53 +65,6 @@ type Config struct {
 	// terminal only.
 	Progress      io.Writer
 	ProgressEvery time.Duration
-}
-
-// Result is the outcome of a run.
-type Result struct {
-	Mode        string        // "closed" or "open"
-	Connections int           // as configured (defaults applied)
-	Rate        float64       // target rate of the open loop, 0 for closed
-	Elapsed     time.Duration // wall time of the measured phase
-	Targets     []TargetResult
-	CPU         CPUUsage // this process, over the measured phase
-}
-
-// TargetResult is what one target answered.
-type TargetResult struct {
-	Name    string
-	Elapsed time.Duration   // time the target carried the load (its compare slices)
-	Latency *hist.Histogram // ns; every request that got an HTTP response, plus open-loop Unsent ones
-	SendLag *hist.Histogram // ns; open loop: how late each request was sent after its scheduled start
-	// RecvDelay (ns), for each response whose end is the kernel's receive
-	// timestamp: the time from then until the generator had parsed it (its
-	// own wake-up, read and parse, not counted in Latency). Responses
-	// without a timestamp (TLS; not Linux) end when parsed and are not here.
-	RecvDelay *hist.Histogram
-	// Client (ns): every response of Latency measured the way other
-	// generators (wrk, hey, vegeta) measure it, ending when the generator
-	// had parsed it, so the generator's own wake-up is inside.
-	Client    *hist.Histogram
-	Responses uint64 // HTTP responses of any status
-	Status    map[int]uint64
-	Transport map[string]uint64 // requests that got no response, by cause
-	Unsent    uint64            // open loop: due before the end but never sent
-}
-
-// CPUUsage is the process's CPU time over a phase, from getrusage.
-type CPUUsage struct {
-	User, System time.Duration
-	Wall         time.Duration
-	Cores        int // runtime.NumCPU()
-}
-
-// Share is the fraction of the machine's CPU capacity used (0..1); 0 if
-// getrusage is unavailable.
-func (c CPUUsage) Share() float64 {
-	if c.Wall <= 0 || c.Cores <= 0 {
-		return 0
-	}
-	return (c.User + c.System).Seconds() / (c.Wall.Seconds() * float64(c.Cores))
 }
 
 // Transport error classes.
@@ -277,7 +231,7 @@ func (c *Config) validate() error {
 // returns an error only for a bad Config (ErrConfig, workload.ErrNoIDs) or a refused
 // target (ErrRemoteTarget). Cancelling ctx ends the run early with the
 // results so far.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+func Run(ctx context.Context, cfg Config) (*report.Result, error) {
 	r, err := newRunner(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -343,7 +297,7 @@ func (r *runner) close() {
 	}
 }
 
-func (r *runner) run(ctx context.Context) *Result {
+func (r *runner) run(ctx context.Context) *report.Result {
 	cfg := r.cfg
 	if cfg.Warmup > 0 {
 		r.phase(ctx, cfg.Warmup, 0, false)
@@ -354,12 +308,12 @@ func (r *runner) run(ctx context.Context) *Result {
 		}
 	}
 	if ctx.Err() != nil {
-		return r.result(0, CPUUsage{})
+		return r.result(0, report.CPUUsage{})
 	}
 	ru0, ok0 := rusage()
 	elapsed := r.phase(ctx, cfg.Duration, cfg.Requests, true)
 	ru1, ok1 := rusage()
-	cpu := CPUUsage{Wall: elapsed, Cores: numCPU()}
+	cpu := report.CPUUsage{Wall: elapsed, Cores: numCPU()}
 	if ok0 && ok1 {
 		cpu.User, cpu.System = ru1.user-ru0.user, ru1.sys-ru0.sys
 	}
@@ -782,13 +736,13 @@ func (r *runner) progress(p *phase, finished <-chan struct{}, done chan<- struct
 	}
 }
 
-func (r *runner) result(elapsed time.Duration, cpu CPUUsage) *Result {
-	res := &Result{Mode: "closed", Connections: r.cfg.Connections, Rate: r.cfg.Rate, Elapsed: elapsed, CPU: cpu}
+func (r *runner) result(elapsed time.Duration, cpu report.CPUUsage) *report.Result {
+	res := &report.Result{Mode: "closed", Connections: r.cfg.Connections, Rate: r.cfg.Rate, Elapsed: elapsed, CPU: cpu}
 	if r.cfg.Rate > 0 {
 		res.Mode = "open"
 	}
 	for ti, t := range r.targets {
-		tr := TargetResult{Name: t.ep.name, Latency: new(hist.Histogram), SendLag: new(hist.Histogram), RecvDelay: new(hist.Histogram), Client: new(hist.Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
+		tr := report.TargetResult{Name: t.ep.name, Latency: new(hist.Histogram), SendLag: new(hist.Histogram), RecvDelay: new(hist.Histogram), Client: new(hist.Histogram), Status: map[int]uint64{}, Transport: map[string]uint64{}}
 		tr.Elapsed = elapsed
 		if len(r.targets) > 1 {
 			tr.Elapsed = time.Duration(sliceTime(int64(elapsed), int64(r.cfg.CompareSlice), ti))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/recotem/recotem/bench/report"
 	"github.com/recotem/recotem/bench/workload"
 )
 
@@ -70,7 +71,7 @@ func TestRunClosedLoopMovieLensUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := NewReport(res)
+	rep := report.New(res)
 	if srv.bad.Load() != 0 {
 		t.Fatalf("server rejected %d malformed requests", srv.bad.Load())
 	}
@@ -125,7 +126,7 @@ func TestRunTransportErrorsAreCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := NewReport(res)
+	rep := report.New(res)
 	if rep.ErrorsByTransport["refused"] != 20 || rep.Errors != 20 || rep.Responses != 0 || rep.Requests != 20 {
 		t.Fatalf("report %+v, want 20 refused", rep)
 	}
@@ -237,13 +238,13 @@ func TestOpenLoopShowsBacklogClosedLoopHidesIt(t *testing.T) {
 	const service = 20 * time.Millisecond
 	url := slowServer(t, service)
 	wl := workload.Workload{Recipes: []string{"r"}, Endpoints: []workload.Endpoint{workload.Recommend}, Users: mustIDs(t, "u")}
-	run := func(rate float64, dur time.Duration) Report {
+	run := func(rate float64, dur time.Duration) report.Report {
 		t.Helper()
 		res, err := Run(context.Background(), Config{Target: Target{URL: url}, Connections: 4, Rate: rate, Duration: dur, Timeout: 10 * time.Second, Workload: wl})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return NewReport(res)
+		return report.New(res)
 	}
 	closed := run(0, 500*time.Millisecond)
 	short := run(100, 500*time.Millisecond)
@@ -277,7 +278,7 @@ func TestOpenLoopCountsUnsentBacklog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := NewReport(res)
+	rep := report.New(res)
 	// 60 scheduled; the server finishes ~25 by the hard stop at 0.5s.
 	if rep.Unsent == 0 || rep.Requests != 60 {
 		t.Fatalf("requests %d unsent %d: the backlog left at the end must be reported", rep.Requests, rep.Unsent)
@@ -298,7 +299,7 @@ func TestCompareAlternatesTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := NewReport(res)
+	rep := report.New(res)
 	if rep.Compare == nil || rep.Responses == 0 || rep.Compare.Responses == 0 {
 		t.Fatalf("both targets should carry load: %+v", rep)
 	}
@@ -411,7 +412,7 @@ func TestOpenLoopReconnectsAndTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := NewReport(res)
+	rep := report.New(res)
 	t.Logf("responses %d, transport %v, unsent %d", rep.Responses, rep.ErrorsByTransport, rep.Unsent)
 	timeouts := rep.ErrorsByTransport["timeout"]
 	if rep.Requests != 200 || rep.Responses+timeouts+rep.Unsent != 200 {

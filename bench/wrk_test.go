@@ -19,6 +19,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/recotem/recotem/bench/report"
 	"github.com/recotem/recotem/bench/workload"
 	"github.com/recotem/recotem/internal/testenv"
 )
@@ -119,7 +120,7 @@ func TestAgreesWithWrk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := NewReport(res)
+		rep := report.New(res)
 		if rep.Errors != 0 {
 			t.Fatalf("%d errors", rep.Errors)
 		}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/recotem/recotem/bench"
+	"github.com/recotem/recotem/bench/report"
 	"github.com/recotem/recotem/bench/workload"
 	"github.com/recotem/recotem/internal/envconfig"
 	"github.com/recotem/recotem/internal/logx"
@@ -220,7 +221,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "recotem bench: %v\n", err)
 		return 1
 	}
-	rep := bench.NewReport(res)
+	rep := report.New(res)
 	if *asJSON {
 		err = rep.WriteJSON(stdout)
 	} else {

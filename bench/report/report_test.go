@@ -1,4 +1,4 @@
-package bench
+package report
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ func fixedResult(compare bool) *Result {
 
 func TestReportJSONShape(t *testing.T) {
 	var buf bytes.Buffer
-	if err := NewReport(fixedResult(false)).WriteJSON(&buf); err != nil {
+	if err := New(fixedResult(false)).WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Count(buf.Bytes(), []byte("\n")) != 1 {
@@ -79,7 +79,7 @@ func TestReportJSONShape(t *testing.T) {
 }
 
 func TestReportCompareRatios(t *testing.T) {
-	rep := NewReport(fixedResult(true))
+	rep := New(fixedResult(true))
 	if rep.Compare == nil {
 		t.Fatal("no compare section")
 	}
@@ -108,7 +108,7 @@ func TestReportCompareRatios(t *testing.T) {
 
 func TestReportText(t *testing.T) {
 	var buf bytes.Buffer
-	if err := NewReport(fixedResult(false)).WriteText(&buf); err != nil {
+	if err := New(fixedResult(false)).WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

@@ -1,4 +1,11 @@
-package bench
+// Package report owns what a load-generation run measured and how it is
+// told: Result (per target the latency, send-lag, receive-delay and
+// client-observed histograms, responses by status, failures by transport
+// cause, the unsent backlog; the generator's CPU use), its summary Report
+// with B/A ratios for a compare run, and the two outputs of `recotem
+// bench`: an aligned text table and one JSON object. Package bench fills
+// a Result; nothing here measures.
+package report
 
 import (
 	"encoding/json"
@@ -114,8 +121,8 @@ func targetReport(t TargetResult) TargetReport {
 	return tr
 }
 
-// NewReport summarises r.
-func NewReport(r *Result) Report {
+// New summarises r.
+func New(r *Result) Report {
 	rep := Report{Mode: r.Mode, Connections: r.Connections, Rate: r.Rate, Cores: r.CPU.Cores}
 	rep.CPUSeconds = (r.CPU.User + r.CPU.System).Seconds()
 	rep.CPUShare = r.CPU.Share()
