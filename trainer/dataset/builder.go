@@ -233,7 +233,33 @@ func (b *builder) finish() *Interactions {
 		offsets[k+1] = offsets[k] + n
 	}
 	n := offsets[len(b.chunks)]
-	d.User, d.Item = make([]int32, n), make([]int32, n)
+	if len(b.chunks) == 1 && b.chunks[0] != nil {
+		// One chunk (a source that calls Row): renumber its rows in place.
+		c := b.chunks[0]
+		ur, ir := userRank[c.w], itemRank[c.w]
+		const piece = 1 << 20
+		parallelFor((n+piece-1)/piece, func(k int) {
+			lo, hi := k*piece, min(n, (k+1)*piece)
+			for j := lo; j < hi; j++ {
+				c.u[j], c.i[j] = ur[c.u[j]], ir[c.i[j]]
+			}
+		})
+		d.User, d.Item = slices.Clip(c.u), slices.Clip(c.i)
+		if b.hasTime {
+			d.Time = slices.Clip(c.t)
+			if d.Time == nil {
+				d.Time = []int64{}
+			}
+		}
+		c.u, c.i, c.t = nil, nil, nil
+		if n == 0 {
+			d.User, d.Item = nil, nil // as the rows of no row always were
+		}
+		return d
+	}
+	if n > 0 {
+		d.User, d.Item = make([]int32, n), make([]int32, n)
+	}
 	if b.hasTime {
 		d.Time = make([]int64, n)
 	}

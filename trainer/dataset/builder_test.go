@@ -110,7 +110,6 @@ func (ref *refBuilder) finish(policy string) *Interactions {
 			keepAt[key] = k
 		}
 	}
-	d.User, d.Item = []int32{}, []int32{}
 	if ref.r.Schema.TimeColumn != nil {
 		d.Time = []int64{}
 	}
@@ -141,7 +140,7 @@ func sameInteractions(got, want *Interactions, gotErr, wantErr error) string {
 		return fmt.Sprintf("user ids %q, want %q", got.UserIDs, want.UserIDs)
 	case !slices.Equal(got.ItemIDs, want.ItemIDs):
 		return fmt.Sprintf("item ids %q, want %q", got.ItemIDs, want.ItemIDs)
-	case !slices.Equal(got.User, want.User) || !slices.Equal(got.Item, want.Item):
+	case !slices.Equal(got.User, want.User) || !slices.Equal(got.Item, want.Item) || (got.User == nil) != (want.User == nil):
 		return fmt.Sprintf("rows %v/%v, want %v/%v", got.User, got.Item, want.User, want.Item)
 	case !slices.Equal(got.Time, want.Time) || (got.Time == nil) != (want.Time == nil):
 		return fmt.Sprintf("times %v, want %v", got.Time, want.Time)

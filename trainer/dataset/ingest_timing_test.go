@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 var (
 	ingestRows = flag.Int("ingest.rows", 10_000_000, "rows of the synthetic ingest benchmark")
-	ingestFile = flag.String("ingest.file", "", "CSV (user_id,item_id,timestamp; any compression) for the Ingest/file case")
+	ingestFile = flag.String("ingest.file", "", "CSV (user_id,item_id,timestamp; any compression) or .parquet file for the Ingest/file case")
 )
 
 // BenchmarkIngest reports rows/s and the process's peak RSS. Peak RSS is
@@ -63,12 +64,17 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
-// synthRecipe reads tools/synth's columns: user_id,item_id,timestamp (s).
+// synthRecipe reads tools/synth's columns: user_id,item_id,timestamp (s),
+// from CSV or, for a name ending in .parquet, parquet.
 func synthRecipe(p string) *recipe.Recipe {
 	tc, unit := "timestamp", "s"
+	src := recipe.Source{Type: recipe.TypeCSV, CSV: &recipe.CSVSource{Type: "csv", Path: p, Delimiter: ",", Encoding: "utf-8"}}
+	if strings.HasSuffix(p, ".parquet") {
+		src = recipe.Source{Type: recipe.TypeParquet, Parquet: &recipe.ParquetSource{Type: "parquet", Path: p}}
+	}
 	return &recipe.Recipe{
 		Name:      "synth",
-		Source:    recipe.Source{Type: recipe.TypeCSV, CSV: &recipe.CSVSource{Type: "csv", Path: p, Delimiter: ",", Encoding: "utf-8"}},
+		Source:    src,
 		Schema:    recipe.Schema{UserColumn: "user_id", ItemColumn: "item_id", TimeColumn: &tc, TimeUnit: &unit},
 		Cleansing: recipe.Cleansing{DropNullIDs: true, Dedup: recipe.DedupKeepLast},
 	}
