@@ -21,16 +21,16 @@ var LeaseSignal os.Signal = syscall.SIGIO
 // kernel, so that a read lease holds off all of them. On a network file
 // system (NFS, SMB, Ceph) or FUSE a writer on another host, or behind the
 // daemon, never breaks the lease: such files are served from a private
-// copy. overlayfs: writers through the overlay break the lease; writes
-// into its upper directory from outside the overlay do not (docs/format.md §5).
+// copy. overlayfs is not in the list either: writers through the overlay
+// would break the lease, but a write into its upper directory from outside
+// the overlay would change the mapped bytes unseen (docs/format.md §5).
 var leaseFS = map[int64]string{
-	unix.EXT4_SUPER_MAGIC:      "ext2/3/4",
-	unix.XFS_SUPER_MAGIC:       "xfs",
-	unix.BTRFS_SUPER_MAGIC:     "btrfs",
-	unix.TMPFS_MAGIC:           "tmpfs",
-	unix.F2FS_SUPER_MAGIC:      "f2fs",
-	0x2fc12fc1:                 "zfs",
-	unix.OVERLAYFS_SUPER_MAGIC: "overlayfs",
+	unix.EXT4_SUPER_MAGIC:  "ext2/3/4",
+	unix.XFS_SUPER_MAGIC:   "xfs",
+	unix.BTRFS_SUPER_MAGIC: "btrfs",
+	unix.TMPFS_MAGIC:       "tmpfs",
+	unix.F2FS_SUPER_MAGIC:  "f2fs",
+	0x2fc12fc1:             "zfs",
 }
 
 // takeLease places a read lease on f (opened read-only) when f's file
