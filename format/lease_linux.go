@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,12 +57,3 @@ func leaseHeld(f *os.File) string {
 	}
 	return ""
 }
-
-func readOnly(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	return unix.Mprotect(b, unix.PROT_READ)
-}
-
-func unsafePointer(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"unsafe"
 
 	"github.com/edsrzf/mmap-go"
 	"golang.org/x/sys/unix"
@@ -73,7 +74,7 @@ func (a *Artifact) LeaseRefused() string { return a.leaseRefused }
 
 // Changed reports why a Leased artifact's file no longer guarantees the
 // verified bytes: a writer opened or truncated it (the lease is being
-// broken or is gone), or fstat of the mapped inode differs from the state at
+// broken or is gone), or the mapped file's size differs from its size at
 // verification. Empty when nothing changed, and always for Mapped and
 // Private artifacts. Two system calls; safe to call concurrently with
 // readers of the sections, not concurrently with Close.
@@ -100,7 +101,7 @@ func (a *Artifact) Contains(addr uintptr) bool {
 	if len(d) == 0 {
 		return false
 	}
-	lo := uintptr(unsafePointer(d))
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(d)))
 	return addr >= lo && addr < lo+uintptr(len(d))
 }
 
@@ -170,6 +171,14 @@ func anonymous(n int) (mmap.MMap, error) {
 		return nil, fmt.Errorf("allocate %d bytes for a private artifact copy: %w", n, err)
 	}
 	return mmap.MMap(m), nil
+}
+
+// readOnly makes b (a mapping of this package's) read-only.
+func readOnly(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	return unix.Mprotect(b, unix.PROT_READ)
 }
 
 // readPrivate reads f (size bytes) into private anonymous memory.
