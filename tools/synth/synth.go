@@ -19,7 +19,12 @@ type Config struct {
 	// Exponent is the Zipf exponent s of both item popularity and user
 	// activity: weight(rank k) = 1/(k+1)^s.
 	Exponent float64
-	Seed     uint64
+	// UserExponent, when > 0, replaces Exponent for user activity only:
+	// with Exponent 1 over millions of users the most active user would
+	// own 1/ln(Users) of all rows (and most of its rows would repeat a
+	// pair); 0.5 gives a heavy tail closer to real logs.
+	UserExponent float64
+	Seed         uint64
 	// Gzip compresses the output.
 	Gzip bool
 	// Start is the unix second of the first row; timestamps advance by
@@ -67,7 +72,7 @@ func (z sampler) draw(r *rand.Rand) int {
 // Write streams c.Rows rows (plus a header line) to w and returns the
 // number of rows written.
 func Write(w io.Writer, c Config) (int, error) {
-	if c.Users < 1 || c.Items < 1 || c.Rows < 0 || c.Exponent < 0 || c.Clusters < 0 || c.Clusters > c.Items || c.Affinity < 0 || c.Affinity > 1 {
+	if c.Users < 1 || c.Items < 1 || c.Rows < 0 || c.Exponent < 0 || c.UserExponent < 0 || c.Clusters < 0 || c.Clusters > c.Items || c.Affinity < 0 || c.Affinity > 1 {
 		return 0, fmt.Errorf("%w: users=%d items=%d rows=%d exponent=%g clusters=%d affinity=%g", ErrConfig, c.Users, c.Items, c.Rows, c.Exponent, c.Clusters, c.Affinity)
 	}
 	affinity := c.Affinity
@@ -83,7 +88,11 @@ func Write(w io.Writer, c Config) (int, error) {
 		start = 1577836800
 	}
 	r := rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
-	users, items := newSampler(c.Users, s), newSampler(c.Items, s)
+	us := c.UserExponent
+	if us == 0 {
+		us = s
+	}
+	users, items := newSampler(c.Users, us), newSampler(c.Items, s)
 	// Rank → id permutations, so popularity does not follow id order.
 	uperm, iperm := r.Perm(c.Users), r.Perm(c.Items)
 	// Groups: item id j is in group j % Clusters, user id u in u % Clusters;

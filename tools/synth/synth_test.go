@@ -90,3 +90,40 @@ func TestClusters(t *testing.T) {
 		}
 	}
 }
+
+// TestUserExponent: a smaller user exponent thins the most active user's
+// share; UserExponent equal to Exponent is the generator without it.
+func TestUserExponent(t *testing.T) {
+	topUser := func(c Config) (int, []byte) {
+		var b bytes.Buffer
+		if _, err := Write(&b, c); err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int{}
+		for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n")[1:] {
+			counts[strings.Split(l, ",")[0]]++
+		}
+		top := 0
+		for _, n := range counts {
+			top = max(top, n)
+		}
+		return top, b.Bytes()
+	}
+	base := Config{Users: 10000, Items: 500, Rows: 50000, Exponent: 1, Seed: 9}
+	heavy, plain := topUser(base)
+	same := base
+	same.UserExponent = 1
+	if _, out := topUser(same); !bytes.Equal(out, plain) {
+		t.Error("UserExponent = Exponent changed the output")
+	}
+	flat := base
+	flat.UserExponent = 0.5
+	light, _ := topUser(flat)
+	// Exponent 1 over 10^4 users: top share 1/H(10^4) ≈ 10%; 0.5: ≈ 0.5%.
+	if heavy < 4000 || light > 500 {
+		t.Errorf("top user rows: exponent 1 %d (want > 4000), user exponent 0.5 %d (want < 500)", heavy, light)
+	}
+	if _, err := Write(io.Discard, Config{Users: 5, Items: 5, UserExponent: -1}); !errors.Is(err, ErrConfig) {
+		t.Errorf("negative user exponent: %v", err)
+	}
+}

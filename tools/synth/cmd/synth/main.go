@@ -21,6 +21,7 @@ func main() {
 	flag.IntVar(&c.Items, "items", 500, "distinct items")
 	flag.IntVar(&c.Rows, "rows", 10000, "rows")
 	flag.Float64Var(&c.Exponent, "zipf", 1.0, "Zipf exponent")
+	flag.Float64Var(&c.UserExponent, "user-zipf", 0, "Zipf exponent of user activity (0: the -zipf value)")
 	flag.Uint64Var(&c.Seed, "seed", 42, "seed")
 	flag.IntVar(&c.Clusters, "clusters", 0, "latent user/item groups (0: plain power law)")
 	flag.Float64Var(&c.Affinity, "affinity", 0, "probability that a row's item is from the user's group (0: 0.8)")
