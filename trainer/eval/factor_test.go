@@ -115,7 +115,7 @@ func TestFactorScorerMatchesReference(t *testing.T) {
 // MovieLens-100k shape (943 users × 1682 items, k 81) and a larger catalogue.
 // It reports users/s and ns/user (held-out users scored and ranked).
 func BenchmarkEvaluateFactor(b *testing.B) {
-	for _, sh := range []struct{ users, items, k int }{{943, 1682, 81}, {2000, 20000, 64}} {
+	for _, sh := range []struct{ users, items, k int }{{943, 1682, 81}, {2000, 20000, 64}, {2000, 20000, 300}} {
 		rng := rand.New(rand.NewPCG(1, 1))
 		m := randFactorModel(rng, sh.users, sh.items, sh.k, false)
 		train, err := randInteractions(rng, sh.users, sh.items, 0.05)
