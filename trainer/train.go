@@ -26,6 +26,7 @@ import (
 	"github.com/recotem/recotem/trainer/dataset"
 	"github.com/recotem/recotem/trainer/eval"
 	"github.com/recotem/recotem/trainer/lock"
+	"github.com/recotem/recotem/trainer/membudget"
 	"github.com/recotem/recotem/trainer/search"
 	"github.com/recotem/recotem/trainer/search/sqlstore"
 	"github.com/recotem/recotem/trainer/source"
@@ -73,6 +74,16 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, when set, receives a live one-line status per trial (TTY).
 	Progress func(line string)
+
+	// MemoryLimit is RECOTEM_TRAIN_MEMORY_LIMIT (0: detect the cgroup's
+	// limit or the host's available memory).
+	MemoryLimit int64
+	// MemoryBudget, when set, replaces the detection (tests).
+	MemoryBudget func() (membudget.Budget, error)
+	// SetGoMemoryLimit hands a limit from the environment or the cgroup to
+	// the Go collector (debug.SetMemoryLimit); cmd/recotem sets it unless
+	// GOMEMLIMIT is set.
+	SetGoMemoryLimit bool
 }
 
 // Result is what a successful run produced.
@@ -219,6 +230,9 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 		return nil, ensureClass(err, failure.Training, "split_error")
 	}
 	log.Info("split_done", "val_offset", split.Offset)
+	if err := s.checkMemory(rec, data, split); err != nil {
+		return nil, err
+	}
 
 	best, tuning, err := s.search(ctx, rec, split)
 	if err != nil {

@@ -104,6 +104,10 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		ArtifactRoot: env.ArtifactRoot,
 		Source:       sourceSettings(env),
 		Logger:       log,
+		MemoryLimit:  env.TrainMemoryLimit,
+		// GOMEMLIMIT is the Go runtime's own setting; when the operator
+		// gave one, the trainer leaves the collector's limit alone.
+		SetGoMemoryLimit: os.Getenv("GOMEMLIMIT") == "",
 	}
 	ring, err := env.KeyRing() // nil when unset: missing keys beat recipe errors (§1.2), trainer.Run reports them
 	switch {

@@ -43,6 +43,7 @@ const (
 	APIPlaintext        = "RECOTEM_API_PLAINTEXT"
 	ResultCacheBytes    = "RECOTEM_RESULT_CACHE_BYTES"
 	ArtifactLoad        = "RECOTEM_ARTIFACT_LOAD"
+	TrainMemoryLimit    = "RECOTEM_TRAIN_MEMORY_LIMIT"
 	// RecipePrefix starts the recipe expansion variables (§3.4).
 	RecipePrefix = "RECOTEM_RECIPE_"
 )
@@ -153,6 +154,13 @@ type Config struct {
 	// serves from a private copy. Anything else is a configuration error
 	// for serve.
 	ArtifactLoad string
+
+	// TrainMemoryLimit is the memory a train run may hold in total
+	// (RECOTEM_TRAIN_MEMORY_LIMIT, a size such as 12GiB; an extension of
+	// this implementation): 0 (unset) means the cgroup's limit or the
+	// host's available memory. A value that is not a size is a
+	// configuration error for train; below 64 MiB is clamped.
+	TrainMemoryLimit int64
 
 	apiPlaintext string
 	lookup       Lookup
@@ -481,6 +489,15 @@ func Load(lookup Lookup, opts Options) (*Config, error) {
 			c.ArtifactLoad = lv
 		} else if strict(CmdServe) {
 			fail(&Error{Var: ArtifactLoad, Msg: "must be auto or copy, not " + quote(v)})
+		}
+	}
+	if raw, ok := l.str(TrainMemoryLimit); ok {
+		if v, err := parseInt(raw, true); err != nil || v <= 0 {
+			if strict(CmdTrain) {
+				fail(&Error{Var: TrainMemoryLimit, Msg: "want a positive size such as 12GiB, not " + quote(raw)})
+			}
+		} else {
+			c.TrainMemoryLimit = l.int64(TrainMemoryLimit, 0, 64*MiB, 1<<50, true)
 		}
 	}
 	for _, f := range l.list(MetadataFieldDeny, nil) {

@@ -326,6 +326,24 @@ func TestConfigErrors(t *testing.T) {
 	ok(CmdTrain, APIKeys, "garbage")
 	// first problem wins, in the documented order
 	f(CmdServe, []string{LogFormat, "x", Port, "x"}, Port, "")
+	f(CmdTrain, []string{TrainMemoryLimit, "12 gigs"}, TrainMemoryLimit, "positive size")
+	f(CmdTrain, []string{TrainMemoryLimit, "-1"}, TrainMemoryLimit, "positive size")
+	ok(CmdServe, TrainMemoryLimit, "12 gigs")
+}
+
+func TestTrainMemoryLimit(t *testing.T) {
+	c, _ := load(t, CmdTrain)
+	if c.TrainMemoryLimit != 0 {
+		t.Fatalf("unset: %d, want 0 (detect)", c.TrainMemoryLimit)
+	}
+	c, _ = load(t, CmdTrain, TrainMemoryLimit, "12GiB")
+	if c.TrainMemoryLimit != 12*GiB {
+		t.Fatalf("12GiB: %d", c.TrainMemoryLimit)
+	}
+	c, ev := load(t, CmdTrain, TrainMemoryLimit, "1MiB")
+	if c.TrainMemoryLimit != 64*MiB || len(ev) != 1 || ev[0]["msg"] != "env_var_clamped" {
+		t.Fatalf("1MiB: %d, events %v", c.TrainMemoryLimit, ev)
+	}
 }
 
 func TestKeyRing(t *testing.T) {

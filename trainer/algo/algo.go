@@ -10,6 +10,7 @@ package algo
 
 import (
 	"context"
+	"maps"
 
 	"github.com/recotem/recotem/trainer/sparse"
 )
@@ -117,4 +118,95 @@ type Spec struct {
 	// New builds an unfitted recommender; p holds only accepted names,
 	// missing ones take the defaults of algorithms.md. seed drives any RNG.
 	New func(p Params, seed int64) (Recommender, error)
+	// Memory bounds the bytes one trial (fit plus its evaluation) or one
+	// refit (fit plus the model's copies in the artifact) allocates on a
+	// data set of shape s with parameters p, beyond the interaction matrix
+	// itself. It is an upper bound of live memory, checked by
+	// TestMemoryBoundsHold against measured heap peaks. nil means O(items).
+	Memory func(s Shape, p Params) int64
+}
+
+// Shape is what a memory bound depends on: the interaction matrix's size,
+// the held-out rows evaluated, and the worker count.
+type Shape struct {
+	Users, Items int
+	NNZ          int64
+	Heldout      int // held-out rows evaluated per trial (0 for a refit)
+	Workers      int // goroutines a fit or an evaluation runs (GOMAXPROCS)
+}
+
+// CSRBytes is the size of a Users×Items CSR with NNZ float64 entries
+// (sparse.CSR: int64 row pointers, int32 indices, float64 values).
+func (s Shape) CSRBytes() int64 { return 8*int64(s.Users+1) + 12*s.NNZ }
+
+// TransposeBytes is CSRBytes of the transposed matrix.
+func (s Shape) TransposeBytes() int64 { return 8*int64(s.Items+1) + 12*s.NNZ }
+
+// EvalBytes bounds the evaluator's own allocations for a model whose
+// scores need scorerBytes of shared read-only state (factor models: the
+// blocked copy of Vᵀ): per worker a float64 and a float32 score row and a
+// membership row, plus the per-user metric rows.
+func (s Shape) EvalBytes(scorerBytes int64) int64 {
+	if s.Heldout == 0 {
+		return 0
+	}
+	return scorerBytes + int64(max(s.Workers, 1))*13*int64(s.Items) + 48*int64(s.Heldout)
+}
+
+// runtimeSlack covers the allocator's partly used spans and goroutine
+// stacks that no array size accounts for.
+const runtimeSlack = 2 << 20
+
+// ArtifactBytes bounds what writing any artifact adds to a refit: the id
+// string tables (offsets and bytes; ids are assumed ≤ 24 bytes on average)
+// and the encoder's 1 MiB write buffer and header.
+func (s Shape) ArtifactBytes() int64 { return 32*int64(s.Users+s.Items) + 2<<20 }
+
+// PeakMemory is spec's Memory at the most memory-hungry corner of its
+// search space (every Int and Float at High, every combination of
+// categorical choices), or at fixed when fixed is non-nil (a refit's
+// chosen parameters). It returns the bound and the parameters that reach
+// it.
+// A refit (s.Heldout == 0) includes ArtifactBytes.
+func PeakMemory(spec *Spec, s Shape, fixed Params) (int64, Params) {
+	extra := int64(runtimeSlack)
+	if s.Heldout == 0 {
+		extra += s.ArtifactBytes()
+	}
+	if spec.Memory == nil {
+		return extra + 64*int64(s.Items), fixed
+	}
+	if fixed != nil {
+		return extra + spec.Memory(s, fixed), fixed
+	}
+	corner := Params{}
+	var cats []ParamSpec
+	for _, ps := range spec.Space {
+		switch ps.Kind {
+		case Int:
+			corner[ps.Name] = int(ps.High)
+		case Float:
+			corner[ps.Name] = ps.High
+		case Categorical:
+			cats = append(cats, ps)
+		}
+	}
+	var best int64 = -1
+	var at Params
+	var walk func(i int, p Params)
+	walk = func(i int, p Params) {
+		if i == len(cats) {
+			if b := spec.Memory(s, p); b > best {
+				best, at = b, maps.Clone(p)
+			}
+			return
+		}
+		for _, c := range cats[i].Choices {
+			p[cats[i].Name] = c
+			walk(i+1, p)
+		}
+		delete(p, cats[i].Name)
+	}
+	walk(0, corner)
+	return extra + best, at
 }

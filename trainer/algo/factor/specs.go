@@ -9,7 +9,7 @@ import (
 func Specs() []algo.Spec {
 	return []algo.Spec{
 		{
-			Alias: "IALS", Class: "IALSRecommender", Iterative: true, Accepts: ialsAccepts,
+			Alias: "IALS", Class: "IALSRecommender", Iterative: true, Accepts: ialsAccepts, Memory: ialsMemory,
 			Space: []algo.ParamSpec{
 				{Name: "n_components", Kind: algo.Int, Low: 4, High: 300},
 				{Name: "alpha0", Kind: algo.Float, Low: 3e-3, High: 1, Log: true},
@@ -24,7 +24,7 @@ func Specs() []algo.Spec {
 			},
 		},
 		{
-			Alias: "TruncatedSVD", Class: "TruncatedSVDRecommender", Accepts: svdAccepts,
+			Alias: "TruncatedSVD", Class: "TruncatedSVDRecommender", Accepts: svdAccepts, Memory: svdMemory,
 			Space: []algo.ParamSpec{
 				{Name: "n_components", Kind: algo.Int, Low: 4, High: 512},
 			},
@@ -40,7 +40,7 @@ func Specs() []algo.Spec {
 			},
 		},
 		{
-			Alias: "BPRFM", Class: "BPRFMRecommender", Iterative: true, Accepts: bprAccepts,
+			Alias: "BPRFM", Class: "BPRFMRecommender", Iterative: true, Accepts: bprAccepts, Memory: bprMemory,
 			Space: []algo.ParamSpec{
 				{Name: "n_components", Kind: algo.Int, Low: 4, High: 256},
 				{Name: "item_alpha", Kind: algo.Float, Low: 1e-9, High: 1e-2, Log: true},

@@ -11,8 +11,9 @@ import (
 func Specs() []algo.Spec {
 	return []algo.Spec{
 		{
-			Alias: "CosineKNN",
-			Class: "CosineKNNRecommender",
+			Alias:  "CosineKNN",
+			Class:  "CosineKNNRecommender",
+			Memory: cosineMemory,
 			Space: []algo.ParamSpec{
 				{Name: "top_k", Kind: algo.Int, Low: 4, High: 1000},
 				{Name: "shrinkage", Kind: algo.Float, Low: 0, High: 1000},
@@ -27,14 +28,16 @@ func Specs() []algo.Spec {
 		{
 			Alias:   "TopPop",
 			Class:   "TopPopRecommender",
+			Memory:  topPopMemory,
 			Accepts: []string{},
 			New: func(p algo.Params, _ int64) (algo.Recommender, error) {
 				return NewTopPop(p)
 			},
 		},
 		{
-			Alias: "RP3beta",
-			Class: "RP3betaRecommender",
+			Alias:  "RP3beta",
+			Class:  "RP3betaRecommender",
+			Memory: rp3Memory,
 			Space: []algo.ParamSpec{
 				{Name: "top_k", Kind: algo.Int, Low: 2, High: 1000},
 				{Name: "beta", Kind: algo.Float, Low: 1e-5, High: 5e-1, Log: true},
@@ -46,8 +49,9 @@ func Specs() []algo.Spec {
 			},
 		},
 		{
-			Alias: "DenseSLIM",
-			Class: "DenseSLIMRecommender",
+			Alias:  "DenseSLIM",
+			Class:  "DenseSLIMRecommender",
+			Memory: denseSLIMMemory,
 			Space: []algo.ParamSpec{
 				{Name: "reg", Kind: algo.Float, Low: 1, High: 1e4, Log: true},
 			},
