@@ -144,13 +144,15 @@ func (s Shape) TransposeBytes() int64 { return 8*int64(s.Items+1) + 12*s.NNZ }
 
 // EvalBytes bounds the evaluator's own allocations for a model whose
 // scores need scorerBytes of shared read-only state (factor models: the
-// blocked copy of Vᵀ): per worker a float64 and a float32 score row and a
-// membership row, plus the per-user metric rows.
+// item factors packed in panels): per worker a float64 score row, a
+// membership row and a block of 32 float32 score rows (factor models),
+// plus the per-user metric rows.
 func (s Shape) EvalBytes(scorerBytes int64) int64 {
 	if s.Heldout == 0 {
 		return 0
 	}
-	return scorerBytes + int64(max(s.Workers, 1))*13*int64(s.Items) + 48*int64(s.Heldout)
+	perWorker := (9 + 32*4) * int64(s.Items+16)
+	return scorerBytes + int64(max(s.Workers, 1))*perWorker + 48*int64(s.Heldout)
 }
 
 // runtimeSlack covers the allocator's partly used spans and goroutine

@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/viterin/vek/vek32"
-
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/algo/refscore"
 	"github.com/recotem/recotem/trainer/sparse"
@@ -66,9 +64,9 @@ func (s Scores) Get(metric string) float64 {
 // those users. Work is split over GOMAXPROCS goroutines; ctx cancellation
 // stops it and returns ctx.Err().
 //
-// Factor models are scored by the blocked float32 product of factorScorer
-// (float32 scores, as upstream IALS and BPRFM score; algorithms.md §6); every
-// other kind through refscore.ScoreUser.
+// Factor models are scored by factorScorer, 32 users at a time (float32
+// scores, as upstream IALS and BPRFM score; algorithms.md §6); every other
+// kind through refscore.ScoreUser.
 func Evaluate(ctx context.Context, m *algo.Model, train, heldout *sparse.CSR, offset, cutoff int) (Scores, error) {
 	return evaluate(ctx, m, train, heldout, offset, cutoff, true)
 }
@@ -107,7 +105,7 @@ func evaluate(ctx context.Context, m *algo.Model, train, heldout *sparse.CSR, of
 		fs = newFactorScorer(m)
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), nu))
-	const block = 64
+	const block = userBlock
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -131,25 +129,32 @@ func evaluate(ctx context.Context, m *algo.Model, train, heldout *sparse.CSR, of
 			top := make([]int, 0, cutoff)
 			heapBuf := make([]int, 0, cutoff)
 			inTest := make([]bool, train.Cols)
-			var s32 []float32
+			var tile *blockScores
 			if fs != nil {
-				s32 = make([]float32, train.Cols)
+				tile = fs.newBlockScores()
 			}
+			users := make([]int, 0, block)
 			for {
 				a, b, ok := take()
 				if !ok {
 					return
 				}
+				users = users[:0]
 				for v := a; v < b; v++ {
-					gIdx, _ := heldout.Row(v)
-					if len(gIdx) == 0 {
-						continue
+					if heldout.RowLen(v) > 0 {
+						users = append(users, offset+v)
 					}
+				}
+				if tile != nil {
+					fs.scoreBlock(users, tile)
+				}
+				for i, u := range users {
+					v := u - offset
+					gIdx, _ := heldout.Row(v)
 					valid[v] = true
-					u := offset + v
 					tIdx, tVal := train.Row(u)
-					if fs != nil {
-						fs.score(u, s32, scores)
+					if tile != nil {
+						tile.row(i, fs.m.ItemBias, scores)
 					} else {
 						refscore.ScoreUser(m, u, tIdx, tVal, scores)
 					}
@@ -223,59 +228,97 @@ func userMetrics(top []int, inTest []bool, g int, disc, idcg []float64) [5]float
 	return r
 }
 
-// factorChunk is the number of items per column block of the transposed item
-// factors: one user's k×factorChunk slice of Vᵀ (k = 81: 648 KiB) is read
-// once per user while that user's 8 KiB score strip stays in L1.
-const factorChunk = 2048
+// userBlock is the number of held-out rows a worker takes at a time and
+// scores together: each panel of item factors is read from memory once per
+// block and reused from cache by its users.
+const userBlock = 32
 
-// factorScorer computes factor-model score rows s_u = V·z_u (+ b) as float32
-// products over item blocks: Vᵀ is stored block by block (block c is the
-// k×w row-major Vᵀ of items [c·factorChunk, c·factorChunk+w)), so each
-// block's scores are one AVX2 vector-matrix product z_uᵀ·Vᵀ_c whose inner loop
-// runs along the items. It is read-only after construction and shared by
-// the workers.
+// panelChunk bounds the bytes of item panels one pass over a block's users
+// keeps hot in the core's L2 cache.
+const panelChunk = 256 << 10
+
+// factorScorer computes factor-model score rows s_u = V·z_u (+ b) in float32
+// (as upstream IALS and BPRFM score; algorithms.md §6) for blocks of users.
+// The item factors are packed in panels of 16 items (panel p holds items
+// 16p…16p+15 as k rows of 16 float32, zero past the last item), so a 4×16
+// tile of scores — 4 users × 16 items — is one pass over a contiguous
+// k×16 panel with 8 vector accumulators (panel4x16; AVX2 FMA where the CPU
+// has it). It is read-only after construction and shared by the workers.
 type factorScorer struct {
-	m  *algo.Model
-	vt []float32 // blocked Vᵀ, NItems×K values
+	m       *algo.Model
+	panels  []float32 // nPanels × K × 16
+	nPanels int
+	chunk   int // panels per cache pass
 }
 
 func newFactorScorer(m *algo.Model) *factorScorer {
 	k, n := m.K, m.NItems
-	vt := make([]float32, n*k)
-	for lo := 0; lo < n; lo += factorChunk {
-		w := min(factorChunk, n-lo)
-		blk := vt[lo*k : (lo+w)*k]
-		for j := 0; j < w; j++ {
-			for f, x := range m.ItemFactors[(lo+j)*k : (lo+j+1)*k] {
-				blk[f*w+j] = x
+	np := (n + panelWidth - 1) / panelWidth
+	vp := make([]float32, np*k*panelWidth)
+	for j := 0; j < n; j++ {
+		p, t := j/panelWidth, j%panelWidth
+		base := p * k * panelWidth
+		for f, x := range m.ItemFactors[j*k : (j+1)*k] {
+			vp[base+f*panelWidth+t] = x
+		}
+	}
+	chunk := max(1, panelChunk/(max(k, 1)*panelWidth*4))
+	return &factorScorer{m: m, panels: vp, nPanels: np, chunk: chunk}
+}
+
+// blockScores is one worker's scratch: the block's user factors (rows
+// padded to a multiple of 4 with zeros) and their float32 score rows.
+type blockScores struct {
+	z   []float32 // userBlock rounded up to 4, × K
+	out []float32 // same rows × nPanels·16
+	ldo int
+}
+
+func (fs *factorScorer) newBlockScores() *blockScores {
+	rows := (userBlock + 3) &^ 3
+	ldo := fs.nPanels * panelWidth
+	return &blockScores{z: make([]float32, rows*fs.m.K), out: make([]float32, rows*ldo), ldo: ldo}
+}
+
+// scoreBlock writes the float32 score rows of users (at most userBlock
+// model rows) into b.out, row i for users[i].
+func (fs *factorScorer) scoreBlock(users []int, b *blockScores) {
+	k := fs.m.K
+	if len(users) == 0 {
+		return
+	}
+	rows := (len(users) + 3) &^ 3
+	z := b.z[:rows*k]
+	for i, u := range users {
+		copy(z[i*k:(i+1)*k], fs.m.UserFactors[u*k:(u+1)*k])
+	}
+	clear(z[len(users)*k:])
+	if k == 0 {
+		clear(b.out[:rows*b.ldo])
+		return
+	}
+	for p0 := 0; p0 < fs.nPanels; p0 += fs.chunk {
+		p1 := min(p0+fs.chunk, fs.nPanels)
+		for r := 0; r < rows; r += 4 {
+			for p := p0; p < p1; p++ {
+				panel4x16(k, z[r*k:], k, fs.panels[p*k*panelWidth:(p+1)*k*panelWidth], b.out[r*b.ldo+p*panelWidth:], b.ldo)
 			}
 		}
 	}
-	return &factorScorer{m: m, vt: vt}
 }
 
-// score writes user u's score row into dst (float64, len NItems), using
-// s32 (len NItems) as the caller-owned float32 row.
-func (fs *factorScorer) score(u int, s32 []float32, dst []float64) {
-	m := fs.m
-	k, n := m.K, m.NItems
-	z := m.UserFactors[u*k : (u+1)*k]
-	if k == 0 {
-		clear(s32[:n])
-	} else {
-		for lo := 0; lo < n; lo += factorChunk {
-			w := min(factorChunk, n-lo)
-			vek32.MatMul_Into(s32[lo:lo+w], z, fs.vt[lo*k:(lo+w)*k], k) // (1×k)·(k×w)
-		}
-	}
-	if b := m.ItemBias; b != nil {
-		for i, x := range s32[:n] {
-			dst[i] = float64(x) + float64(b[i])
+// row writes row i of the last scoreBlock into dst (float64, len NItems),
+// adding the item bias when the model has one.
+func (b *blockScores) row(i int, bias []float32, dst []float64) {
+	s := b.out[i*b.ldo : i*b.ldo+len(dst)]
+	if bias != nil {
+		for j, x := range s {
+			dst[j] = float64(x) + float64(bias[j])
 		}
 		return
 	}
-	for i, x := range s32[:n] {
-		dst[i] = float64(x)
+	for j, x := range s {
+		dst[j] = float64(x)
 	}
 }
 

@@ -57,30 +57,42 @@ func randInteractions(rng *rand.Rand, users, items int, density float64) (*spars
 	return x.Binary(), nil
 }
 
-// TestFactorScorerMatchesReference checks the blocked float32 scorer row by
-// row against refscore.ScoreUser (float64 accumulation) and that Evaluate's
-// metrics equal the per-user reference path, across the item block boundary.
+// TestFactorScorerMatchesReference checks the panel scorer row by row
+// against refscore.ScoreUser (float64 accumulation) — for user blocks that
+// are not a multiple of 4, catalogues that are not a multiple of 16 and
+// several cache passes — and that Evaluate's metrics equal the per-user
+// reference path.
 func TestFactorScorerMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 5))
 	for _, tc := range []struct {
 		users, items, k int
 		bias            bool
-	}{{40, 50, 1, false}, {60, factorChunk + 300, 7, true}, {50, 700, 33, false}, {30, 2*factorChunk + 5, 81, true}} {
+	}{{40, 50, 1, false}, {60, 2348, 7, true}, {50, 700, 33, false}, {30, 4101, 81, true}, {37, 3000, 300, false}} {
 		t.Run(fmt.Sprintf("U%d_I%d_k%d_bias%v", tc.users, tc.items, tc.k, tc.bias), func(t *testing.T) {
 			m := randFactorModel(rng, tc.users, tc.items, tc.k, tc.bias)
 			fs := newFactorScorer(m)
-			s32 := make([]float32, tc.items)
+			if tc.k == 300 && fs.chunk >= fs.nPanels {
+				t.Fatalf("k 300: one cache pass of %d panels covers all %d; the case is meant to need several", fs.chunk, fs.nPanels)
+			}
+			tile := fs.newBlockScores()
 			got := make([]float64, tc.items)
 			want := make([]float64, tc.items)
-			for u := 0; u < tc.users; u++ {
-				fs.score(u, s32, got)
-				refscore.ScoreUser(m, u, nil, nil, want)
-				for i := range want {
-					if d := math.Abs(got[i] - want[i]); d > 1e-5*(1+math.Sqrt(float64(tc.k))) {
-						t.Fatalf("user %d item %d: blocked %g, reference %g", u, i, got[i], want[i])
-					}
-					if want[i] == 0 && got[i] != 0 {
-						t.Fatalf("user %d item %d: exact zero score became %g", u, i, got[i])
+			for u0 := 0; u0 < tc.users; u0 += 7 { // blocks of 7 users: 4 + 3 padded rows
+				var users []int
+				for u := u0; u < min(u0+7, tc.users); u++ {
+					users = append(users, u)
+				}
+				fs.scoreBlock(users, tile)
+				for i, u := range users {
+					tile.row(i, m.ItemBias, got)
+					refscore.ScoreUser(m, u, nil, nil, want)
+					for i := range want {
+						if d := math.Abs(got[i] - want[i]); d > 1e-5*(1+math.Sqrt(float64(tc.k))) {
+							t.Fatalf("user %d item %d: blocked %g, reference %g", u, i, got[i], want[i])
+						}
+						if want[i] == 0 && got[i] != 0 {
+							t.Fatalf("user %d item %d: exact zero score became %g", u, i, got[i])
+						}
 					}
 				}
 			}
@@ -171,6 +183,45 @@ func TestTopKMatchesRefscore(t *testing.T) {
 		want := refscore.AppendTopK(nil, s, k)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("scores %v k %d: topK %v, refscore %v", s, k, got, want)
+		}
+	}
+}
+
+// TestPanelKernelMatchesGo compares the 4×16 tile kernel in use (assembly
+// where the CPU has AVX2 and FMA) with the portable one, to float32
+// rounding, including k = 0 and k = 1 and strided rows.
+func TestPanelKernelMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 9))
+	for _, k := range []int{0, 1, 3, 16, 81, 300} {
+		ldz, ldo := k+5, 40
+		z := make([]float32, 4*ldz+1)
+		p := make([]float32, 16*k+1)
+		for i := range z {
+			z[i] = float32(rng.NormFloat64())
+		}
+		for i := range p {
+			p[i] = float32(rng.NormFloat64())
+		}
+		got := make([]float32, 4*ldo)
+		want := make([]float32, 4*ldo)
+		for i := range got {
+			got[i], want[i] = 7, 7 // both must overwrite every tile cell
+		}
+		panel4x16(k, z, ldz, p, got, ldo)
+		panel4x16Go(k, z, ldz, p, want, ldo)
+		for r := 0; r < 4; r++ {
+			for c := 0; c < ldo; c++ {
+				g, w := got[r*ldo+c], want[r*ldo+c]
+				if c >= 16 {
+					if g != 7 {
+						t.Fatalf("k %d: wrote outside the tile at row %d col %d", k, r, c)
+					}
+					continue
+				}
+				if d := math.Abs(float64(g - w)); d > 1e-5*(1+math.Abs(float64(w)))*math.Sqrt(float64(k+1)) {
+					t.Fatalf("k %d row %d col %d: kernel %g, Go %g", k, r, c, g, w)
+				}
+			}
 		}
 	}
 }

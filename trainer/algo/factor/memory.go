@@ -43,7 +43,7 @@ func ialsMemory(s algo.Shape, p algo.Params) int64 {
 	b := s.TransposeBytes() + 8*s.NNZ + copies*f + max(U, I)*k*4 // Xᵀ, confidences, factors, otherᵀ
 	b += W*(5*int64(gatherMax)+24*kp+8*k*k) + 8*k*k + 4*kp*kp    // per-worker gathers and solves
 	b += gramBytes(max(U, I), k, W)
-	b += s.EvalBytes(I * k * 4)
+	b += s.EvalBytes((I + 16) * k * 4)
 	if s.Heldout == 0 {
 		b += factorArtifact(s, k)
 	}
@@ -62,7 +62,7 @@ func svdMemory(s algo.Shape, p algo.Params) int64 {
 		b = s.TransposeBytes() + 8*l*(3*U+4*I) + 4*8*l*l
 	}
 	b += 8*U*k + 2*8*I*k + (U+I)*k*4 // z, V_k, float32 factors
-	b += s.EvalBytes(I * k * 4)
+	b += s.EvalBytes((I + 16) * k * 4)
 	if s.Heldout == 0 {
 		b += factorArtifact(s, k)
 	}
@@ -78,7 +78,7 @@ func bprMemory(s algo.Shape, p algo.Params) int64 {
 		copies = 3
 	}
 	b := copies*state + 8*s.NNZ + int64(max(s.Workers, 1))*8*k
-	b += s.EvalBytes(I*k*4 + 4*I)
+	b += s.EvalBytes((I+16)*k*4 + 4*I)
 	if s.Heldout == 0 {
 		b += factorArtifact(s, k)
 	}
