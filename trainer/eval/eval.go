@@ -10,6 +10,7 @@ import (
 
 	"github.com/recotem/recotem/trainer/algo"
 	"github.com/recotem/recotem/trainer/algo/refscore"
+	"github.com/recotem/recotem/trainer/internal/tile"
 	"github.com/recotem/recotem/trainer/sparse"
 )
 
@@ -239,11 +240,10 @@ const panelChunk = 256 << 10
 
 // factorScorer computes factor-model score rows s_u = V·z_u (+ b) in float32
 // (as upstream IALS and BPRFM score; algorithms.md §6) for blocks of users.
-// The item factors are packed in panels of 16 items (panel p holds items
-// 16p…16p+15 as k rows of 16 float32, zero past the last item), so a 4×16
-// tile of scores — 4 users × 16 items — is one pass over a contiguous
-// k×16 panel with 8 vector accumulators (panel4x16; AVX2 FMA where the CPU
-// has it). It is read-only after construction and shared by the workers.
+// The item factors are packed in panels of 16 items (tile.Pack: panel p
+// holds items 16p…16p+15 as k rows of 16 float32), so a 4×16 tile of
+// scores — 4 users × 16 items — is one tile.Mul4x16 over a contiguous k×16
+// panel. It is read-only after construction and shared by the workers.
 type factorScorer struct {
 	m       *algo.Model
 	panels  []float32 // nPanels × K × 16
@@ -253,17 +253,9 @@ type factorScorer struct {
 
 func newFactorScorer(m *algo.Model) *factorScorer {
 	k, n := m.K, m.NItems
-	np := (n + panelWidth - 1) / panelWidth
-	vp := make([]float32, np*k*panelWidth)
-	for j := 0; j < n; j++ {
-		p, t := j/panelWidth, j%panelWidth
-		base := p * k * panelWidth
-		for f, x := range m.ItemFactors[j*k : (j+1)*k] {
-			vp[base+f*panelWidth+t] = x
-		}
-	}
-	chunk := max(1, panelChunk/(max(k, 1)*panelWidth*4))
-	return &factorScorer{m: m, panels: vp, nPanels: np, chunk: chunk}
+	vp := tile.Pack(k, n, func(f, j int) float32 { return m.ItemFactors[j*k+f] })
+	chunk := max(1, panelChunk/(max(k, 1)*tile.Width*4))
+	return &factorScorer{m: m, panels: vp, nPanels: tile.Panels(n), chunk: chunk}
 }
 
 // blockScores is one worker's scratch: the block's user factors (rows
@@ -276,7 +268,7 @@ type blockScores struct {
 
 func (fs *factorScorer) newBlockScores() *blockScores {
 	rows := (userBlock + 3) &^ 3
-	ldo := fs.nPanels * panelWidth
+	ldo := fs.nPanels * tile.Width
 	return &blockScores{z: make([]float32, rows*fs.m.K), out: make([]float32, rows*ldo), ldo: ldo}
 }
 
@@ -301,7 +293,7 @@ func (fs *factorScorer) scoreBlock(users []int, b *blockScores) {
 		p1 := min(p0+fs.chunk, fs.nPanels)
 		for r := 0; r < rows; r += 4 {
 			for p := p0; p < p1; p++ {
-				panel4x16(k, z[r*k:], k, fs.panels[p*k*panelWidth:(p+1)*k*panelWidth], b.out[r*b.ldo+p*panelWidth:], b.ldo)
+				tile.Mul4x16(k, z[r*k:], k, fs.panels[p*k*tile.Width:(p+1)*k*tile.Width], b.out[r*b.ldo+p*tile.Width:], b.ldo)
 			}
 		}
 	}

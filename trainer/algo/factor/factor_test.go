@@ -502,3 +502,60 @@ func TestIALSOptionsParsedOnce(t *testing.T) {
 		t.Fatal(LossWARP.String())
 	}
 }
+
+// TestIALSLockstepMatchesOneRow: the four-row CG (k > 32) is the one-row CG
+// step for step — rows that converge early, empty rows, rows gathered,
+// transposed and left in place — up to the summation order of α₀G·p.
+func TestIALSLockstepMatchesOneRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 3))
+	const users, items = 203, 70
+	var r, c []int32
+	for u := 0; u < users; u++ {
+		if u%17 == 0 {
+			continue // empty row
+		}
+		p := 0.08
+		if u%29 == 1 {
+			p = 0.9 // long rows: transposed or in place
+		}
+		for i := 0; i < items; i++ {
+			if rng.Float64() < p {
+				r, c = append(r, int32(u)), append(c, int32(i))
+			}
+		}
+	}
+	x, err := sparse.FromTriplets(users, items, r, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{37, 81, 150} {
+		for _, gm := range []int{gatherMax, 64 * 96} {
+			fit := func(four bool) *algo.Model {
+				saved, savedG := lockstep, gatherMax
+				lockstep, gatherMax = four, gm
+				defer func() { lockstep, gatherMax = saved, savedG }()
+				cfg := DefaultIALSConfig()
+				cfg.NComponents, cfg.Alpha0, cfg.Reg, cfg.TrainEpochs = k, 0.2, 0.01, 3
+				m, err := NewIALS(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Fit(context.Background(), x); err != nil {
+					t.Fatal(err)
+				}
+				return m.Model()
+			}
+			one, four := fit(false), fit(true)
+			for name, pair := range map[string][2][]float32{"user": {one.UserFactors, four.UserFactors}, "item": {one.ItemFactors, four.ItemFactors}} {
+				var maxd, maxv float64
+				for i := range pair[0] {
+					maxd = max(maxd, math.Abs(float64(pair[0][i]-pair[1][i])))
+					maxv = max(maxv, math.Abs(float64(pair[0][i])))
+				}
+				if maxv == 0 || maxd > 1e-4*maxv {
+					t.Errorf("k=%d gatherMax=%d %s factors: max difference %.3g (max value %.3g)", k, gm, name, maxd, maxv)
+				}
+			}
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/recotem/recotem/trainer/algo"
+	"github.com/recotem/recotem/trainer/internal/tile"
 	"github.com/recotem/recotem/trainer/sparse"
 )
 
@@ -312,6 +313,48 @@ func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, co
 			ot[d*nOther+i] = v
 		}
 	}
+	if !chol && kp > 32 && lockstep {
+		// Four rows in lockstep: α₀G times their four CG directions is one
+		// pass of tile.Mul4x16 over α₀G's column panels (G is symmetric).
+		gp := tile.Pack(k, kp, func(f, j int) float32 { return g[f*kp+j] })
+		newGroup := func() any {
+			grp := &cgGroup{z: make([]float32, 4*kp), out: make([]float32, 4*kp), g: gp, k: k, kp: kp}
+			for i := range grp.s {
+				grp.s[i] = newScratch().(*ialsScratch)
+				grp.s[i].ot = ot
+			}
+			return grp
+		}
+		return parallelBlocks(ctx, M.Rows, 64, newGroup, func(lo, hi int, sc any) error {
+			grp := sc.(*cgGroup)
+			var rows [4]cgRow
+			n := 0
+			flush := func() error {
+				err := grp.solve(rows[:n], other, beta, steps)
+				n = 0
+				return err
+			}
+			for u := lo; u < hi; u++ {
+				a, b := M.Indptr[u], M.Indptr[u+1]
+				x := dst[u*k : (u+1)*k]
+				if a == b {
+					clear(x)
+					continue
+				}
+				lambda := float32(m.reg * math.Pow(base+float64(b-a), m.cfg.Nu))
+				rows[n] = cgRow{u: u, x: x, idx: M.Indices[a:b], c: conf[a:b], lambda: lambda}
+				if n++; n == 4 {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			if n > 0 {
+				return flush()
+			}
+			return nil
+		})
+	}
 	return parallelBlocks(ctx, M.Rows, 64, newScratch, func(lo, hi int, sc any) error {
 		s := sc.(*ialsScratch)
 		s.ot = ot
@@ -519,6 +562,126 @@ func solveRowCG(x, other []float32, idx []int32, c []float32, ag []float32, lamb
 		rho = rr
 	}
 	copy(x, xs[:k])
+	return nil
+}
+
+// lockstep selects the four-row CG for k > 32 (a variable so tests can
+// compare it with the one-row solveRowCG).
+var lockstep = true
+
+// cgRow is one row of a lockstep group: its factor row (updated in place),
+// its items and confidences, and its λ.
+type cgRow struct {
+	u      int
+	x      []float32
+	idx    []int32
+	c      []float32
+	lambda float32
+}
+
+// cgGroup runs the CG of solveRowCG on up to four rows at once: each row
+// keeps its own scratch (gathered vectors, x, r, p, q), and the one product
+// they share the matrix of, α₀G·p, is computed for all four together.
+type cgGroup struct {
+	s      [4]*ialsScratch
+	z, out []float32 // 4×kp: the four vectors, the four products
+	g      []float32 // α₀G packed by tile.Pack (k×16 column panels)
+	k, kp  int
+}
+
+// mulG sets out row i = α₀G·v(i) for i < n; a nil v(i), and every row
+// from n on, is a zero vector.
+func (grp *cgGroup) mulG(n int, v func(i int) []float32) {
+	k, kp := grp.k, grp.kp
+	for i := 0; i < 4; i++ {
+		zi := grp.z[i*kp : (i+1)*kp]
+		if vi := []float32(nil); i < n {
+			if vi = v(i); vi != nil {
+				copy(zi, vi)
+				continue
+			}
+		}
+		clear(zi)
+	}
+	for p := 0; p < kp/tile.Width; p++ {
+		tile.Mul4x16(k, grp.z, kp, grp.g[p*k*tile.Width:(p+1)*k*tile.Width], grp.out[p*tile.Width:], kp)
+	}
+}
+
+// solve is solveRowCG for each of rows, step for step: a row whose residual
+// vanishes stops updating while the others go on, exactly where
+// solveRowCG would break.
+func (grp *cgGroup) solve(rows []cgRow, other []float32, beta float32, steps int) error {
+	k, kp := grp.k, grp.kp
+	n := len(rows)
+	var rho [4]float64
+	var active [4]bool
+	for i := range rows {
+		s, row := grp.s[i], &rows[i]
+		s.gather(other, row.idx, k)
+		copy(s.x, row.x)
+		clear(s.x[k:])
+		s.vsDot(s.t, s.x)
+		for j, cj := range row.c {
+			s.t[j] = beta + cj - cj*s.t[j]
+		}
+		s.vsSum(s.r, s.t)
+	}
+	grp.mulG(n, func(i int) []float32 { return grp.s[i].x })
+	for i := range rows {
+		s := grp.s[i]
+		vek32.Sub_Inplace(s.r, grp.out[i*kp:(i+1)*kp])
+		axpy(-rows[i].lambda, s.x, s.r)
+		copy(s.p, s.r)
+		rho[i] = float64(dot(s.r, s.r))
+		active[i] = rho[i] > 1e-20
+	}
+	for range steps {
+		live := false
+		for i := range rows {
+			live = live || active[i]
+		}
+		if !live {
+			break
+		}
+		grp.mulG(n, func(i int) []float32 {
+			if active[i] {
+				return grp.s[i].p
+			}
+			return nil // finished rows: their product is not used
+		})
+		for i := range rows {
+			if !active[i] {
+				continue
+			}
+			s, row := grp.s[i], &rows[i]
+			s.vsDot(s.t, s.p)
+			vek32.Mul_Inplace(s.t, row.c)
+			s.vsSum(s.q, s.t)
+			vek32.Add_Inplace(s.q, grp.out[i*kp:(i+1)*kp])
+			axpy(row.lambda, s.p, s.q)
+			pq := float64(dot(s.p, s.q))
+			if !(pq > 0) || math.IsInf(pq, 0) {
+				return fmt.Errorf("ials row %d: %w: pᵀAp = %g", row.u, ErrDiverged, pq)
+			}
+			alpha := float32(rho[i] / pq)
+			axpy(alpha, s.p, s.x)
+			axpy(-alpha, s.q, s.r)
+			rr := float64(dot(s.r, s.r))
+			if rr <= 1e-20 {
+				active[i] = false
+				continue
+			}
+			b := float32(rr / rho[i])
+			for a := range s.p {
+				s.p[a] = s.r[a] + b*s.p[a]
+			}
+			rho[i] = rr
+		}
+	}
+	for i := range rows {
+		copy(rows[i].x, grp.s[i].x[:k])
+	}
 	return nil
 }
 

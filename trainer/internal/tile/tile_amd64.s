@@ -2,10 +2,10 @@
 
 #include "textflag.h"
 
-// func panel4x16FMA(k int, z *float32, ldz int, panel *float32, out *float32, ldo int)
+// func mul4x16FMA(k int, z *float32, ldz int, panel *float32, out *float32, ldo int)
 // out[r*ldo+t] = Σ_{f<k} z[r*ldz+f] · panel[f*16+t] for r < 4, t < 16, the
 // sum taken in f order with one fused multiply-add per term (overwrites out).
-TEXT ·panel4x16FMA(SB), NOSPLIT, $0-48
+TEXT ·mul4x16FMA(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
 	MOVQ z+8(FP), SI
 	MOVQ ldz+16(FP), DX
