@@ -41,7 +41,10 @@ func ialsMemory(s algo.Shape, p algo.Params) int64 {
 		copies = 3 // model, best snapshot, restored clone
 	}
 	b := s.TransposeBytes() + 8*s.NNZ + copies*f + max(U, I)*k*4 // Xᵀ, confidences, factors, otherᵀ
-	b += W*(5*int64(gatherMax)+24*kp+8*k*k) + 8*k*k + 4*kp*kp    // per-worker gathers and solves
+	// Per worker four row scratches (lockstep CG: gathered rows up to
+	// gatherMax floats with growth slack, CG vectors) and the group's
+	// vectors; α₀G in float64, float32 and packed in panels.
+	b += W*(4*(5*int64(gatherMax)+24*kp)+8*kp+8*k*k) + 8*k*k + 4*kp*kp + 4*k*kp
 	b += gramBytes(max(U, I), k, W)
 	b += s.EvalBytes((I + 16) * k * 4)
 	if s.Heldout == 0 {
