@@ -38,6 +38,10 @@ test-full:
 	awk -f scripts/test-summary.awk $(TESTLOG); \
 	if [ $$rc -ne 0 ]; then echo "== tier 2 failed; its whole output ($(TESTLOG)):"; cat $(TESTLOG); fi; \
 	exit $$rc
+	@# The end-to-end quality harness (train → serve → /predict on split files) in a small
+	@# configuration, so it keeps working; BENCHMARKS.md runs it with 20 trials per algorithm.
+	$(GO) test -count=1 -run TestQualityOnSplitFiles -timeout 10m ./cmd/recotem \
+		-args -quality.split=both -quality.trials=2 -quality.algorithms=TopPop,CosineKNN,IALS
 
 test-short:
 	$(GO) test -short $(PKGS)
