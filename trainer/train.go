@@ -122,6 +122,17 @@ type state struct {
 	kid       string
 	hash      string
 	stats     *dataset.Interactions
+	peak      int64 // the run's resident-set peak so far (max over phases)
+}
+
+// phasePeak returns the resident-set peak since the last call (the
+// phase that just ended), folds it into *run and resets the kernel's mark
+// for the next phase.
+func phasePeak(run *int64) int64 {
+	p := membudget.PeakRSS()
+	*run = max(*run, p)
+	membudget.ResetPeak()
+	return p
 }
 
 func (s *state) trainError(err error) {
@@ -217,6 +228,7 @@ func (s *state) lock(ctx context.Context, rec *recipe.Recipe) (func(), bool, err
 func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key) (*Result, error) {
 	log := s.rlog
 	log.Info("training_started")
+	membudget.ResetPeak() // each phase's event carries peak_rss_bytes: its own peak
 	// Ingest logs fetching_data, the source events, data_fetched and data_cleansed.
 	data, err := dataset.Ingest(ctx, rec, source.Options{Settings: s.opt.Source, Logger: log, LookupEnv: s.lookupEnv()})
 	if err != nil {
@@ -229,7 +241,7 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	if err != nil {
 		return nil, ensureClass(err, failure.Training, "split_error")
 	}
-	log.Info("split_done", "val_offset", split.Offset)
+	log.Info("split_done", "val_offset", split.Offset, "peak_rss_bytes", phasePeak(&s.peak))
 	if err := s.checkMemory(rec, data, split); err != nil {
 		return nil, err
 	}
@@ -251,7 +263,7 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	if err != nil {
 		return nil, failure.Wrap(failure.Training, "final_training_error", err)
 	}
-	log.Info("final_model_trained", "recommender", spec.Class)
+	log.Info("final_model_trained", "recommender", spec.Class, "peak_rss_bytes", phasePeak(&s.peak))
 
 	// Factor models also carry an int8 copy of the item factors: serving
 	// scans it first and re-ranks the best candidates exactly (scoring).
@@ -298,7 +310,7 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	if err != nil {
 		return nil, failure.Wrap(failure.Artifact, "internal_error", err)
 	}
-	attrs := []any{"versioning", rec.Output.Versioning, "artifact", wr.Artifact, "kid", key.ID}
+	attrs := []any{"versioning", rec.Output.Versioning, "artifact", wr.Artifact, "kid", key.ID, "peak_rss_bytes", phasePeak(&s.peak)}
 	if wr.Pointer != "" {
 		attrs = append(attrs, "pointer", wr.Pointer)
 	}
@@ -306,7 +318,7 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	s.log.Info("train_done", "name", rec.Name, "run_id", s.runID, "exit_code", 0, "artifact", wr.Artifact,
 		"best_class", spec.Class, "best_score", best.Value, "trials", tuning["n_completed"], "n_orphaned", tuning["n_orphaned"],
 		"trained_at", s.trainedAt, "kid", key.ID, "recipe_hash", s.hash,
-		"n_rows", len(data.User), "n_users", len(data.UserIDs), "n_items", len(data.ItemIDs))
+		"n_rows", len(data.User), "n_users", len(data.UserIDs), "n_items", len(data.ItemIDs), "peak_rss_bytes", s.peak)
 	return &Result{Artifact: wr.Artifact, Pointer: wr.Pointer, BestClass: spec.Class, BestScore: best.Value}, nil
 }
 
@@ -442,7 +454,7 @@ func (s *state) search(ctx context.Context, rec *recipe.Recipe, split *dataset.S
 	if zeroHit {
 		s.rlog.Warn("zero_score_hit_metric", "best_score", 0)
 	}
-	s.rlog.Info("search_done", "best_class", best.Class, "best_score", best.Value, "n_completed", res.NCompleted)
+	s.rlog.Info("search_done", "best_class", best.Class, "best_score", best.Value, "n_completed", res.NCompleted, "peak_rss_bytes", phasePeak(&s.peak))
 	best.Params = best.BestParams()
 	tried := active
 	tuning := map[string]any{

@@ -257,6 +257,18 @@ func TestRunAppendSha(t *testing.T) {
 	if n := count(evs, "trial_done"); n != 2 {
 		t.Errorf("%d trial_done, want 2", n)
 	}
+	// Each phase's event carries its resident-set peak; train_done the run's.
+	var most float64
+	for _, n := range []string{"split_done", "search_done", "final_model_trained", "artifact_written"} {
+		p, _ := find(evs, n)["peak_rss_bytes"].(float64)
+		if p <= 0 {
+			t.Errorf("%s: peak_rss_bytes %v", n, find(evs, n)["peak_rss_bytes"])
+		}
+		most = max(most, p)
+	}
+	if p, _ := find(evs, "train_done")["peak_rss_bytes"].(float64); p != most {
+		t.Errorf("train_done peak_rss_bytes %v, want the phases' largest %v", p, most)
+	}
 	if td := find(evs, "trial_done"); td["params"] == nil || td["algorithm"] != "TopPopRecommender" || td["state"] != "COMPLETE" {
 		t.Errorf("verbose trial_done: %v", td)
 	}

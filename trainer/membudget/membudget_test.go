@@ -2,6 +2,8 @@ package membudget
 
 import (
 	"os"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"testing/fstest"
 )
@@ -84,5 +86,38 @@ func TestBytes(t *testing.T) {
 		if got := Bytes(n); got != want {
 			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestPeakRSS: the high-water mark covers memory touched since the reset
+// and, once reset, drops back to about what is resident now.
+func TestPeakRSS(t *testing.T) {
+	if PeakRSS() <= 0 {
+		t.Fatal("no VmHWM in /proc/self/status")
+	}
+	if !ResetPeak() {
+		t.Skip("this kernel refuses clear_refs 5: peaks are since the start")
+	}
+	before := PeakRSS()
+	buf := make([]byte, 256<<20)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	peak := PeakRSS()
+	if peak < before+200<<20 {
+		t.Fatalf("peak %d after touching 256 MiB, %d before", peak, before)
+	}
+	buf = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+	ResetPeak()
+	if after := PeakRSS(); after > peak-128<<20 {
+		t.Errorf("after the reset the peak is %d, was %d: not reset", after, peak)
+	}
+	if statusField(files("proc/self/status", "VmHWM:\t   1234 kB\n"), "VmHWM:") != 1234<<10 {
+		t.Error("VmHWM parse")
+	}
+	if statusField(files(), "VmHWM:") != 0 || statusField(files("proc/self/status", "VmHWM: x kB\n"), "VmHWM:") != 0 {
+		t.Error("missing or bad VmHWM must read 0")
 	}
 }
