@@ -46,7 +46,7 @@ func (s *state) checkMemory(rec *recipe.Recipe, data *dataset.Interactions, spli
 		params algo.Params
 		phase  string
 	}
-	var refused *refusal
+	var refused []refusal
 	for _, a := range rec.Training.Algorithms {
 		spec := specFor(a)
 		if spec == nil {
@@ -61,22 +61,26 @@ func (s *state) checkMemory(rec *recipe.Recipe, data *dataset.Interactions, spli
 			need, phase = rb, "refit"
 		}
 		needs[spec.Class] = need
-		if need > b.Available() && refused == nil {
-			refused = &refusal{spec.Class, need, tp, phase}
+		if need > b.Available() {
+			refused = append(refused, refusal{spec.Class, need, tp, phase})
 		}
 	}
 	s.rlog.Info("memory_budget", "limit_bytes", b.Limit, "limit_source", b.Source, "in_use_bytes", b.InUse,
 		"available_bytes", b.Available(), "needs_bytes", needs)
-	if refused == nil {
+	if len(refused) == 0 {
 		return nil
 	}
-	r := refused
-	s.rlog.Error("insufficient_memory", "algorithm", r.class, "needed_bytes", r.need, "available_bytes", b.Available(),
-		"limit_bytes", b.Limit, "limit_source", b.Source, "phase", r.phase, "params", r.params)
+	var parts []string
+	for _, r := range refused {
+		s.rlog.Error("insufficient_memory", "algorithm", r.class, "needed_bytes", r.need, "available_bytes", b.Available(),
+			"limit_bytes", b.Limit, "limit_source", b.Source, "phase", r.phase, "params", r.params)
+		parts = append(parts, fmt.Sprintf("%s needs up to %s (%s at %s)", r.class, membudget.Bytes(r.need), r.phase, paramList(r.params)))
+	}
+	r := refused[0]
 	e := failure.New(failure.Training, "insufficient_memory",
-		"%s needs up to %s (%s at %s; %d users × %d items, %d interactions) but %s of %s is available (limit from %s): remove it from training.algorithms, or give the job more memory",
-		r.class, membudget.Bytes(r.need), r.phase, paramList(r.params), refit.Users, refit.Items, refit.NNZ,
-		membudget.Bytes(b.Available()), membudget.Bytes(b.Limit), b.Source)
+		"%s on %d users × %d items (%d interactions), but %s of %s is available (limit from %s): remove %s from training.algorithms, or give the job more memory",
+		strings.Join(parts, "; "), refit.Users, refit.Items, refit.NNZ,
+		membudget.Bytes(b.Available()), membudget.Bytes(b.Limit), b.Source, map[bool]string{true: "it", false: "them"}[len(refused) == 1])
 	e.Fields = map[string]any{"algorithm": r.class, "needed_bytes": r.need, "available_bytes": b.Available()}
 	return e
 }

@@ -52,6 +52,16 @@ func TestRunRefusesWhatCannotFit(t *testing.T) {
 		t.Errorf("an artifact was written: %v", err)
 	}
 
+	// Every algorithm that does not fit is named, not only the first.
+	lb = logBuf{}
+	opt = f.opts(recipe, &lb)
+	opt.MemoryBudget = budget(1 << 10)
+	_, err, evs = run(t, context.Background(), opt, &lb)
+	if count(evs, "insufficient_memory") != 2 || !strings.Contains(err.Error(), "TopPopRecommender needs up to") ||
+		!strings.Contains(err.Error(), "; DenseSLIMRecommender needs up to") || !strings.Contains(err.Error(), "remove them") {
+		t.Errorf("two refusals: %v\n%v", err, names(evs))
+	}
+
 	lb = logBuf{}
 	opt = f.opts(recipe, &lb)
 	opt.MemoryBudget = budget(256 << 20)

@@ -494,12 +494,12 @@ func TestAccTrainFailures(t *testing.T) {
 		}
 		f.Close()
 	}
-	wide := filepath.Join(a.dir, "wide.csv") // 3000 items: DenseSLIM's items² matrix alone is 36 MB
+	wide := filepath.Join(a.dir, "wide.csv") // 6000 items: DenseSLIM's items² matrix alone is 144 MB
 	{
 		f, _ := os.Create(wide)
 		f.WriteString("user_id,item_id,timestamp\n")
-		for i := 0; f != nil && i < 9000; i++ {
-			fmt.Fprintf(f, "u%d,i%d,%d\n", i%300, i%3000, 1577836800+i)
+		for i := 0; f != nil && i < 18000; i++ {
+			fmt.Fprintf(f, "u%d,i%d,%d\n", i%300, i%6000, 1577836800+i)
 		}
 		f.Close()
 	}
@@ -558,7 +558,7 @@ func TestAccTrainFailures(t *testing.T) {
 		{name: "storage URL with password", r: rcp{training: "{algorithms: [TopPop], n_trials: 2, storage_path: \"postgresql://u:p@h/db\"}"}, code: 4, errCode: "search_error", notMsg: "u:p@"},
 		{name: "bad per_algorithm_trials key", r: rcp{training: "{algorithms: [TopPop], n_trials: 2, per_algorithm_trials: {IALS: 1}}"}, code: 2},
 		{name: "unknown algorithm", r: rcp{training: "{algorithms: [Frob], n_trials: 2}"}, code: 2},
-		{name: "algorithm over the memory limit", r: rcp{source: src(wide), training: "{algorithms: [TopPop, DenseSLIM], n_trials: 2}"}, env: []string{"RECOTEM_TRAIN_MEMORY_LIMIT=64MiB"}, code: 4, errCode: "insufficient_memory", msg: "Training failed: DenseSLIMRecommender needs up to"},
+		{name: "algorithm over the memory limit", r: rcp{source: src(wide), training: "{algorithms: [TopPop, DenseSLIM], n_trials: 2}"}, env: []string{"RECOTEM_TRAIN_MEMORY_LIMIT=160MiB"}, code: 4, errCode: "insufficient_memory", msg: "Training failed: DenseSLIMRecommender needs up to", notMsg: "TopPopRecommender needs"},
 		{name: "memory limit not a size", env: []string{"RECOTEM_TRAIN_MEMORY_LIMIT=lots"}, code: 8, msg: "RECOTEM_TRAIN_MEMORY_LIMIT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
