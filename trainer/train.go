@@ -123,19 +123,20 @@ type state struct {
 	kid       string
 	hash      string
 	stats     *dataset.Interactions
+	peaks     *membudget.Peaks
 	peak      int64 // the run's resident-set peak so far (max over phases)
 }
 
 // phasePeak returns the resident-set peak since the last call (the
-// phase that just ended) and folds it into *run; then it hands the memory
-// the phase freed back to the kernel (debug.FreeOSMemory: a collection and
-// a release, well under a second even at tens of GiB) so the next phase
-// starts from what is live, and resets the kernel's mark for it.
-func phasePeak(run *int64) int64 {
-	p := membudget.PeakRSS()
-	*run = max(*run, p)
+// phase that just ended) and folds it into s.peak; then it hands the
+// memory the phase freed back to the kernel (debug.FreeOSMemory: one
+// collection and a release) so the next phase starts from what is live,
+// and starts that phase's peak.
+func (s *state) phasePeak() int64 {
+	p := s.peaks.Take()
+	s.peak = max(s.peak, p)
 	debug.FreeOSMemory()
-	membudget.ResetPeak()
+	s.peaks.Restart()
 	return p
 }
 
@@ -232,7 +233,9 @@ func (s *state) lock(ctx context.Context, rec *recipe.Recipe) (func(), bool, err
 func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key) (*Result, error) {
 	log := s.rlog
 	log.Info("training_started")
-	membudget.ResetPeak() // each phase's event carries peak_rss_bytes: its own peak
+	// Each phase's event carries peak_rss_bytes: its own resident-set peak.
+	s.peaks = membudget.StartPeaks(50 * time.Millisecond)
+	defer s.peaks.Stop()
 	// Ingest logs fetching_data, the source events, data_fetched and data_cleansed.
 	data, err := dataset.Ingest(ctx, rec, source.Options{Settings: s.opt.Source, Logger: log, LookupEnv: s.lookupEnv()})
 	if err != nil {
@@ -245,7 +248,7 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	if err != nil {
 		return nil, ensureClass(err, failure.Training, "split_error")
 	}
-	log.Info("split_done", "val_offset", split.Offset, "peak_rss_bytes", phasePeak(&s.peak))
+	log.Info("split_done", "val_offset", split.Offset, "peak_rss_bytes", s.phasePeak())
 	if err := s.checkMemory(rec, data, split); err != nil {
 		return nil, err
 	}
@@ -267,7 +270,7 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	if err != nil {
 		return nil, failure.Wrap(failure.Training, "final_training_error", err)
 	}
-	log.Info("final_model_trained", "recommender", spec.Class, "peak_rss_bytes", phasePeak(&s.peak))
+	log.Info("final_model_trained", "recommender", spec.Class, "peak_rss_bytes", s.phasePeak())
 
 	// Factor models also carry an int8 copy of the item factors: serving
 	// scans it first and re-ranks the best candidates exactly (scoring).
@@ -314,7 +317,7 @@ func (s *state) pipeline(ctx context.Context, rec *recipe.Recipe, key format.Key
 	if err != nil {
 		return nil, failure.Wrap(failure.Artifact, "internal_error", err)
 	}
-	attrs := []any{"versioning", rec.Output.Versioning, "artifact", wr.Artifact, "kid", key.ID, "peak_rss_bytes", phasePeak(&s.peak)}
+	attrs := []any{"versioning", rec.Output.Versioning, "artifact", wr.Artifact, "kid", key.ID, "peak_rss_bytes", s.phasePeak()}
 	if wr.Pointer != "" {
 		attrs = append(attrs, "pointer", wr.Pointer)
 	}
@@ -458,7 +461,7 @@ func (s *state) search(ctx context.Context, rec *recipe.Recipe, split *dataset.S
 	if zeroHit {
 		s.rlog.Warn("zero_score_hit_metric", "best_score", 0)
 	}
-	s.rlog.Info("search_done", "best_class", best.Class, "best_score", best.Value, "n_completed", res.NCompleted, "peak_rss_bytes", phasePeak(&s.peak))
+	s.rlog.Info("search_done", "best_class", best.Class, "best_score", best.Value, "n_completed", res.NCompleted, "peak_rss_bytes", s.phasePeak())
 	best.Params = best.BestParams()
 	tried := active
 	tuning := map[string]any{

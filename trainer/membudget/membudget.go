@@ -15,6 +15,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // Sources of a Limit.
@@ -179,37 +181,69 @@ func Bytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// ResetPeak clears the kernel's high-water mark of this process's resident
-// set (writes "5" to /proc/self/clear_refs, Linux ≥ 4.0), so that PeakRSS
-// then reports the peak since the reset. It reports whether the kernel
-// took it; where it did not, PeakRSS keeps the peak since the start.
-func ResetPeak() bool {
-	f, err := os.OpenFile("/proc/self/clear_refs", os.O_WRONLY, 0)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	_, err = f.WriteString("5")
-	return err == nil
+// Peaks samples this process's resident set every interval (cheap: one
+// read of /proc/self/statm) and keeps the highest value seen, so that each
+// training phase can report its own peak. It does not touch the kernel's
+// own high-water mark (VmHWM, getrusage's ru_maxrss), which tools such as
+// /usr/bin/time read.
+type Peaks struct {
+	max  atomic.Int64
+	stop chan struct{}
+	done chan struct{}
 }
 
-// PeakRSS is the process's resident-set high-water mark (VmHWM) in bytes,
-// or 0 where /proc/self/status is not available.
-func PeakRSS() int64 { return statusField(os.DirFS("/"), "VmHWM:") }
+// StartPeaks starts sampling; Stop ends it. Where /proc is not available
+// every peak reads 0.
+func StartPeaks(interval time.Duration) *Peaks {
+	p := &Peaks{stop: make(chan struct{}), done: make(chan struct{})}
+	p.sample()
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.sample()
+			}
+		}
+	}()
+	return p
+}
 
-func statusField(root fs.FS, name string) int64 {
-	raw, err := fs.ReadFile(root, "proc/self/status")
+func (p *Peaks) sample() int64 {
+	rss, err := residentBytes(os.DirFS("/"))
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, name); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
+	for {
+		m := p.max.Load()
+		if rss <= m || p.max.CompareAndSwap(m, rss) {
+			return rss
 		}
 	}
-	return 0
+}
+
+// Take returns the highest resident set seen since the last Restart (or
+// the start), the current one included.
+func (p *Peaks) Take() int64 {
+	p.sample()
+	return p.max.Load()
+}
+
+// Restart begins a new peak from the current resident set.
+func (p *Peaks) Restart() {
+	rss, err := residentBytes(os.DirFS("/"))
+	if err != nil {
+		rss = 0
+	}
+	p.max.Store(rss)
+}
+
+// Stop ends the sampling.
+func (p *Peaks) Stop() {
+	close(p.stop)
+	<-p.done
 }

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func files(kv ...string) fstest.MapFS {
@@ -89,35 +90,30 @@ func TestBytes(t *testing.T) {
 	}
 }
 
-// TestPeakRSS: the high-water mark covers memory touched since the reset
-// and, once reset, drops back to about what is resident now.
-func TestPeakRSS(t *testing.T) {
-	if PeakRSS() <= 0 {
-		t.Fatal("no VmHWM in /proc/self/status")
+// TestPeaks: a peak covers memory touched since the restart even after it
+// is freed again, and a restart starts from what is resident now.
+func TestPeaks(t *testing.T) {
+	p := StartPeaks(time.Millisecond)
+	defer p.Stop()
+	base := p.Take()
+	if base <= 0 {
+		t.Fatal("no resident size from /proc/self/statm")
 	}
-	if !ResetPeak() {
-		t.Skip("this kernel refuses clear_refs 5: peaks are since the start")
-	}
-	before := PeakRSS()
 	buf := make([]byte, 256<<20)
 	for i := 0; i < len(buf); i += 4096 {
 		buf[i] = 1
 	}
-	peak := PeakRSS()
-	if peak < before+200<<20 {
-		t.Fatalf("peak %d after touching 256 MiB, %d before", peak, before)
-	}
+	time.Sleep(20 * time.Millisecond)
+	runtime.KeepAlive(buf)
 	buf = nil
 	runtime.GC()
 	debug.FreeOSMemory()
-	ResetPeak()
-	if after := PeakRSS(); after > peak-128<<20 {
-		t.Errorf("after the reset the peak is %d, was %d: not reset", after, peak)
+	peak := p.Take()
+	if peak < base+200<<20 {
+		t.Fatalf("peak %d after touching 256 MiB, %d before", peak, base)
 	}
-	if statusField(files("proc/self/status", "VmHWM:\t   1234 kB\n"), "VmHWM:") != 1234<<10 {
-		t.Error("VmHWM parse")
-	}
-	if statusField(files(), "VmHWM:") != 0 || statusField(files("proc/self/status", "VmHWM: x kB\n"), "VmHWM:") != 0 {
-		t.Error("missing or bad VmHWM must read 0")
+	p.Restart()
+	if after := p.Take(); after > peak-128<<20 {
+		t.Errorf("after Restart the peak is %d, was %d", after, peak)
 	}
 }
