@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"strings"
 
 	"github.com/recotem/recotem/internal/failure"
@@ -90,14 +89,9 @@ func paramList(p algo.Params) string {
 	if len(p) == 0 {
 		return "defaults"
 	}
-	names := make([]string, 0, len(p))
-	for n := range p {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s=%v", n, p[n])
+	var parts []string
+	for _, n := range sortedKeys(p) {
+		parts = append(parts, fmt.Sprintf("%s=%v", n, p[n]))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -235,11 +235,8 @@ func (p *Peaks) Take() int64 {
 
 // Restart begins a new peak from the current resident set.
 func (p *Peaks) Restart() {
-	rss, err := residentBytes(os.DirFS("/"))
-	if err != nil {
-		rss = 0
-	}
-	p.max.Store(rss)
+	p.max.Store(0)
+	p.sample()
 }
 
 // Stop ends the sampling.

@@ -313,51 +313,31 @@ func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, co
 			ot[d*nOther+i] = v
 		}
 	}
-	if !chol && kp > 32 && lockstep {
-		// Four rows in lockstep: α₀G times their four CG directions is one
-		// pass of tile.Mul4x16 over α₀G's column panels (G is symmetric).
-		gp := tile.Pack(k, kp, func(f, j int) float32 { return g[f*kp+j] })
-		newGroup := func() any {
-			grp := &cgGroup{z: make([]float32, 4*kp), out: make([]float32, 4*kp), g: gp, k: k, kp: kp}
-			for i := range grp.s {
-				grp.s[i] = newScratch().(*ialsScratch)
-				grp.s[i].ot = ot
-			}
-			return grp
-		}
-		return parallelBlocks(ctx, M.Rows, 64, newGroup, func(lo, hi int, sc any) error {
-			grp := sc.(*cgGroup)
-			var rows [4]cgRow
-			n := 0
-			flush := func() error {
-				err := grp.solve(rows[:n], other, beta, steps)
-				n = 0
-				return err
-			}
-			for u := lo; u < hi; u++ {
-				a, b := M.Indptr[u], M.Indptr[u+1]
-				x := dst[u*k : (u+1)*k]
-				if a == b {
-					clear(x)
-					continue
-				}
-				lambda := float32(m.reg * math.Pow(base+float64(b-a), m.cfg.Nu))
-				rows[n] = cgRow{u: u, x: x, idx: M.Indices[a:b], c: conf[a:b], lambda: lambda}
-				if n++; n == 4 {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
-			if n > 0 {
-				return flush()
-			}
-			return nil
-		})
+	// For k > 32 four rows go in lockstep: α₀G times their four CG
+	// directions is one pass of tile.Mul4x16 over α₀G's column panels (G is
+	// symmetric). Otherwise (and for Cholesky) each row is solved alone with
+	// the group's first scratch.
+	four := !chol && kp > 32 && lockstep
+	var gp []float32
+	if four {
+		gp = tile.Pack(k, kp, func(f, j int) float32 { return g[f*kp+j] })
 	}
-	return parallelBlocks(ctx, M.Rows, 64, newScratch, func(lo, hi int, sc any) error {
-		s := sc.(*ialsScratch)
-		s.ot = ot
+	newGroup := func() any {
+		grp := &cgGroup{g: gp, k: k, kp: kp}
+		n := 1
+		if four {
+			n, grp.z, grp.out = 4, make([]float32, 4*kp), make([]float32, 4*kp)
+		}
+		for i := range n {
+			grp.s[i] = newScratch().(*ialsScratch)
+			grp.s[i].ot = ot
+		}
+		return grp
+	}
+	return parallelBlocks(ctx, M.Rows, 64, newGroup, func(lo, hi int, sc any) error {
+		grp := sc.(*cgGroup)
+		var rows [4]cgRow
+		n := 0
 		for u := lo; u < hi; u++ {
 			a, b := M.Indptr[u], M.Indptr[u+1]
 			x := dst[u*k : (u+1)*k]
@@ -367,15 +347,28 @@ func (m *IALS) half(ctx context.Context, dst, other []float32, M *sparse.CSR, co
 			}
 			lambda := float32(m.reg * math.Pow(base+float64(b-a), m.cfg.Nu))
 			idx, c := M.Indices[a:b], conf[a:b]
+			if four {
+				rows[n] = cgRow{u: u, x: x, idx: idx, c: c, lambda: lambda}
+				if n++; n == 4 {
+					if err := grp.solve(rows[:n], other, beta, steps); err != nil {
+						return err
+					}
+					n = 0
+				}
+				continue
+			}
 			var err error
 			if chol {
-				err = solveRowCholesky(x, other, idx, c, g64, m.cfg.Alpha0, float64(lambda), float64(beta), k, s.a)
+				err = solveRowCholesky(x, other, idx, c, g64, m.cfg.Alpha0, float64(lambda), float64(beta), k, grp.s[0].a)
 			} else {
-				err = solveRowCG(x, other, idx, c, g, lambda, beta, k, steps, s)
+				err = solveRowCG(x, other, idx, c, g, lambda, beta, k, steps, grp.s[0])
 			}
 			if err != nil {
 				return fmt.Errorf("ials row %d: %w", u, err)
 			}
+		}
+		if n > 0 {
+			return grp.solve(rows[:n], other, beta, steps)
 		}
 		return nil
 	})
@@ -579,9 +572,11 @@ type cgRow struct {
 	lambda float32
 }
 
-// cgGroup runs the CG of solveRowCG on up to four rows at once: each row
-// keeps its own scratch (gathered vectors, x, r, p, q), and the one product
-// they share the matrix of, α₀G·p, is computed for all four together.
+// cgGroup is one worker's scratch for half: for k > 32 it runs the CG of
+// solveRowCG on up to four rows at once — each row keeps its own scratch
+// (gathered vectors, x, r, p, q), and the one product they share the
+// matrix of, α₀G·p, is computed for all four together; otherwise only s[0]
+// is set and rows are solved one at a time.
 type cgGroup struct {
 	s      [4]*ialsScratch
 	z, out []float32 // 4×kp: the four vectors, the four products
